@@ -1,0 +1,128 @@
+// Package store keeps qsend's mail queue in one bbolt file: messages with
+// their envelope and per-recipient delivery state, bodies stored in chunks,
+// a schedule index ordered by next attempt time, and deduplication keys that
+// make imports and bounces happen exactly once.
+//
+// Every mutating call returns only after its transaction is fsynced, and
+// concurrent Enqueue calls share commits (group commit).
+package store
+
+import (
+	"errors"
+	"strconv"
+	"time"
+)
+
+// ID identifies a queued message. IDs are decimal numbers, as qmail's are,
+// so qmail log tools that parse "msg <number>" keep working. They are
+// allocated from a monotonic sequence and never reused within one file.
+type ID uint64
+
+// String returns the decimal form of the id.
+func (id ID) String() string { return strconv.FormatUint(uint64(id), 10) }
+
+// ParseID parses the decimal form of an id.
+func ParseID(s string) (ID, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, errors.New("invalid message id " + strconv.Quote(s))
+	}
+	return ID(n), nil
+}
+
+// RcptState is where one recipient of a message stands.
+type RcptState uint8
+
+const (
+	// Pending: not attempted yet.
+	Pending RcptState = iota
+	// Deferred: attempted, failed temporarily, will be retried.
+	Deferred
+	// Delivered: accepted by the next hop; final.
+	Delivered
+	// Failed: failed permanently; final, and owed a bounce.
+	Failed
+)
+
+// String returns the lower-case name used in listings and JSON.
+func (s RcptState) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Deferred:
+		return "deferred"
+	case Delivered:
+		return "delivered"
+	case Failed:
+		return "failed"
+	}
+	return "state(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Final reports whether no further attempt will be made for the recipient.
+func (s RcptState) Final() bool { return s == Delivered || s == Failed }
+
+// Recipient is one envelope recipient with its own delivery state.
+type Recipient struct {
+	Addr        string    `json:"addr"`
+	State       RcptState `json:"state"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"next_attempt"` // when it is due; meaningful while not Final
+	LastAttempt time.Time `json:"last_attempt"` // zero if never attempted
+	LastResult  string    `json:"last_result"`  // text of the last attempt, qmail-remote style
+}
+
+// Intake records how a message entered the queue.
+type Intake struct {
+	Protocol   string `json:"protocol"`             // "qmail-queue", "maildrop", "bounce", "smtp", "esmtps", ...
+	UID        int    `json:"uid"`                  // submitter's uid (peer credentials or file owner); -1 unknown
+	PID        int    `json:"pid"`                  // submitting process ("qp" in qmail's log), 0 unknown
+	ClientAddr string `json:"client_addr,omitempty"` // remote IP for SMTP intake
+	HELO       string `json:"helo,omitempty"`
+	TLS        string `json:"tls,omitempty"`  // cipher description when received over TLS
+	Auth       string `json:"auth,omitempty"` // authenticated identity (SASL user or certificate address)
+}
+
+// Message is a queued message's metadata: everything but the body.
+type Message struct {
+	ID         ID          `json:"id"`
+	Sender     string      `json:"sender"` // envelope sender; "" is the null sender
+	Recipients []Recipient `json:"recipients"`
+	Born       time.Time   `json:"born"` // arrival; qmail's "birth" that drives the retry formula
+	Size       int64       `json:"size"` // body bytes as stored
+	Held       bool        `json:"held"`
+	Intake     Intake      `json:"intake"`
+}
+
+// NewMessage is what Enqueue needs besides the body.
+type NewMessage struct {
+	Sender     string
+	Recipients []string // at least one
+	Born       time.Time // zero means now
+	Intake     Intake
+	Held       bool
+	// DedupeKey, when not empty, makes the enqueue happen at most once:
+	// if a message was already enqueued with this key, Enqueue stores
+	// nothing and returns that message's id with ErrDuplicate. The key is
+	// kept until ForgetKey or until the message it names is deleted.
+	DedupeKey string
+}
+
+// Result is the outcome of one attempt for one recipient (by index into
+// Message.Recipients).
+type Result struct {
+	Index int
+	State RcptState // Delivered, Failed or Deferred
+	Text  string
+	At    time.Time
+	// Next is the next attempt time for a Deferred result.
+	Next time.Time
+}
+
+// Errors returned by the store. Test with errors.Is.
+var (
+	ErrNotFound  = errors.New("no such message")
+	ErrDuplicate = errors.New("already enqueued under this key")
+	ErrCorrupt   = errors.New("queue file is damaged")
+	ErrLocked    = errors.New("queue file is in use by another process")
+)

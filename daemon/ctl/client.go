@@ -1,0 +1,239 @@
+package ctl
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/qsend/qsend/store"
+)
+
+// SocketName is the control socket's file name inside state_dir.
+const SocketName = "qsend.sock"
+
+// Errors from dialling the daemon. Neither consumed any input, so a caller
+// may fall back to another path.
+var (
+	ErrNoDaemon = errors.New("the qsend daemon is not running")
+	ErrNoAccess = errors.New("no permission to use the daemon's control socket")
+)
+
+// RemoteError is a failure the daemon reported.
+type RemoteError struct {
+	Msg    string
+	Code   int  // qmail-queue exit code, for submissions
+	Denied bool // the peer lacks the right to the operation
+}
+
+func (e *RemoteError) Error() string { return e.Msg }
+
+// Client talks to the daemon at one socket path. Each call uses its own
+// connection, so a Client is safe for concurrent use.
+type Client struct {
+	Path string
+}
+
+// NewClient returns a client of the socket at path.
+func NewClient(path string) *Client { return &Client{Path: path} }
+
+// conn is one exchange.
+type conn struct {
+	c net.Conn
+	r *bufio.Reader
+	w *bufio.Writer
+}
+
+func (c *Client) dial(ctx context.Context) (*conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", c.Path)
+	if err != nil {
+		switch {
+		case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
+			return nil, fmt.Errorf("%w (%s: %v)", ErrNoDaemon, c.Path, errors.Unwrap(err))
+		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+			return nil, fmt.Errorf("%w (%s)", ErrNoAccess, c.Path)
+		}
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	}
+	return &conn{c: nc, r: bufio.NewReader(nc), w: bufio.NewWriterSize(nc, DataChunk+5)}, nil
+}
+
+// request sends req and flushes.
+func (k *conn) request(req Request) error {
+	if err := WriteJSON(k.w, FrameRequest, req); err != nil {
+		return err
+	}
+	return k.w.Flush()
+}
+
+// response reads record frames, handing each to rec, until the response.
+func (k *conn) response(rec func([]byte) error) (Response, error) {
+	var buf []byte
+	for {
+		typ, payload, err := ReadFrame(k.r, buf)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return Response{}, fmt.Errorf("reading the daemon's answer: %w", err)
+		}
+		buf = payload[:0]
+		switch typ {
+		case FrameRecord:
+			if rec == nil {
+				return Response{}, fmt.Errorf("%w: unexpected record", ErrFrame)
+			}
+			if err := rec(payload); err != nil {
+				return Response{}, err
+			}
+		case FrameResponse:
+			var resp Response
+			if err := json.Unmarshal(payload, &resp); err != nil {
+				return Response{}, fmt.Errorf("%w: response: %v", ErrFrame, err)
+			}
+			if !resp.OK {
+				return resp, &RemoteError{Msg: resp.Error, Code: resp.Code, Denied: resp.Denied}
+			}
+			return resp, nil
+		default:
+			return Response{}, fmt.Errorf("%w: type %q from the daemon", ErrFrame, typ)
+		}
+	}
+}
+
+// do runs one request/response exchange.
+func (c *Client) do(ctx context.Context, req Request, rec func([]byte) error) (Response, error) {
+	k, err := c.dial(ctx)
+	if err != nil {
+		return Response{}, err
+	}
+	defer k.c.Close()
+	if err := k.request(req); err != nil {
+		return Response{}, err
+	}
+	return k.response(rec)
+}
+
+// Submit sends a message: it connects, streams body, then calls envelope
+// (which may read the envelope only now, as qmail-queue reads fd 1 after
+// fd 0) and commits. If envelope fails the submission is aborted and its
+// error returned. A dial error wraps ErrNoDaemon or ErrNoAccess and means
+// nothing was read from body.
+func (c *Client) Submit(ctx context.Context, pid int, body io.Reader, envelope func() (Envelope, error)) (store.ID, error) {
+	k, err := c.dial(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer k.c.Close()
+	if err := WriteJSON(k.w, FrameRequest, Request{Op: OpSubmit, PID: pid}); err != nil {
+		return 0, err
+	}
+	if err := copyFrames(k.w, body); err != nil {
+		return 0, err
+	}
+	env, envErr := envelope()
+	if envErr != nil {
+		WriteFrame(k.w, FrameAbort, nil)
+		k.w.Flush()
+		return 0, envErr
+	}
+	if err := WriteJSON(k.w, FrameEnvelope, env); err != nil {
+		return 0, err
+	}
+	if err := k.w.Flush(); err != nil {
+		return 0, err
+	}
+	resp, err := k.response(nil)
+	return resp.ID, err
+}
+
+// BodyError is a failure to read the message being submitted, as opposed to
+// a failure to talk to the daemon.
+type BodyError struct{ Err error }
+
+func (e *BodyError) Error() string { return "reading the message: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *BodyError) Unwrap() error { return e.Err }
+
+// copyFrames sends body as data frames.
+func copyFrames(w *bufio.Writer, body io.Reader) error {
+	buf := make([]byte, DataChunk)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if werr := WriteFrame(w, FrameData, buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			WriteFrame(w, FrameAbort, nil)
+			w.Flush()
+			return &BodyError{err}
+		}
+	}
+}
+
+// Import asks the daemon to import the maildrop now.
+func (c *Client) Import(ctx context.Context) error {
+	_, err := c.do(ctx, Request{Op: OpImport}, nil)
+	return err
+}
+
+// List calls fn for every queued message in id order.
+func (c *Client) List(ctx context.Context, fn func(store.Message) error) error {
+	_, err := c.do(ctx, Request{Op: OpList}, func(b []byte) error {
+		var m store.Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("%w: record: %v", ErrFrame, err)
+		}
+		return fn(m)
+	})
+	return err
+}
+
+// Stat returns the queue's counters.
+func (c *Client) Stat(ctx context.Context) (Stat, error) {
+	resp, err := c.do(ctx, Request{Op: OpStat}, nil)
+	if err != nil {
+		return Stat{}, err
+	}
+	if resp.Stat == nil {
+		return Stat{}, fmt.Errorf("%w: stat answer without counters", ErrFrame)
+	}
+	return *resp.Stat, nil
+}
+
+// Show returns one message's metadata and header.
+func (c *Client) Show(ctx context.Context, id store.ID) (Shown, error) {
+	resp, err := c.do(ctx, Request{Op: OpShow, IDs: []store.ID{id}}, nil)
+	if err != nil {
+		return Shown{}, err
+	}
+	if resp.Shown == nil {
+		return Shown{}, fmt.Errorf("%w: show answer without a message", ErrFrame)
+	}
+	return *resp.Shown, nil
+}
+
+// Apply runs flush, hold, release, delete or bounce on ids (flush with no
+// ids means every message). It returns the ids that failed.
+func (c *Client) Apply(ctx context.Context, op string, ids []store.ID) ([]IDError, error) {
+	resp, err := c.do(ctx, Request{Op: op, IDs: ids}, nil)
+	return resp.Failed, err
+}
+
+// DefaultTimeout bounds an exchange when the caller's context has none.
+const DefaultTimeout = 5 * time.Minute

@@ -1,0 +1,105 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/intake/maildrop"
+)
+
+// Paths says where a submission goes.
+type Paths struct {
+	Socket   string // the daemon's control socket
+	Maildrop string // the maildrop directory
+	Trigger  string // the FIFO that wakes the daemon after a maildrop write
+}
+
+// Receipt says where a submitted message went.
+type Receipt struct {
+	ID       string // the queue id, when the daemon took it
+	Maildrop string // the maildrop file name, when the daemon was not reachable
+}
+
+// Submit puts a message into the queue and returns once it is durable. It
+// reads the message from body and only then calls envelope, as qmail-queue
+// reads fd 0 before fd 1. It uses the daemon's control socket; when nothing
+// listens there, or the caller may not use it, it writes the maildrop
+// instead (the daemon imports it when it starts or is triggered). Errors are
+// *Error values with qmail-queue's exit code.
+func Submit(ctx context.Context, p Paths, pid int, body io.Reader, envelope func() (Envelope, error)) (Receipt, error) {
+	id, err := ctl.NewClient(p.Socket).Submit(ctx, pid, body, envelope)
+	if err == nil {
+		return Receipt{ID: id.String()}, nil
+	}
+	if errors.Is(err, ctl.ErrNoDaemon) || errors.Is(err, ctl.ErrNoAccess) {
+		// Nothing was read from body yet: the maildrop gets all of it.
+		return submitMaildrop(p, pid, body, envelope)
+	}
+	return Receipt{}, classify(err)
+}
+
+// classify turns a failure of a socket submission into an *Error.
+func classify(err error) error {
+	var ie *Error
+	var re *ctl.RemoteError
+	var be *ctl.BodyError
+	switch {
+	case errors.As(err, &ie):
+		return ie
+	case errors.As(err, &re):
+		code := re.Code
+		if code == 0 {
+			code = ExitTempRefused
+		}
+		return &Error{Code: code, Msg: "the daemon refused the message: " + re.Msg, Err: err}
+	case errors.As(err, &be):
+		return &Error{Code: ExitReadError, Msg: be.Error(), Err: err}
+	}
+	// The connection broke after the message was sent or while it was
+	// being sent; it may or may not have been queued, as when qmail-queue
+	// is killed, so the caller must retry (qmail-semantics.md §4.2: 74).
+	return &Error{Code: ExitCommunication, Msg: "talking to the daemon: " + err.Error(), Err: err}
+}
+
+// readTracker remembers whether a failure came from the message's reader.
+type readTracker struct {
+	r   io.Reader
+	err error
+}
+
+func (t *readTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.err = err
+	}
+	return n, err
+}
+
+func submitMaildrop(p Paths, pid int, body io.Reader, envelope func() (Envelope, error)) (Receipt, error) {
+	rt := &readTracker{r: body}
+	name, err := maildrop.Write(p.Maildrop, rt, func() (maildrop.Entry, error) {
+		env, err := envelope()
+		return maildrop.Entry{PID: pid, Sender: env.Sender, Recipients: env.Recipients}, err
+	})
+	if err != nil {
+		var ie *Error
+		switch {
+		case errors.As(err, &ie):
+			return Receipt{}, ie
+		case rt.err != nil:
+			return Receipt{}, &Error{Code: ExitReadError, Msg: "reading the message: " + rt.err.Error(), Err: err}
+		case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, syscall.EIO):
+			return Receipt{}, &Error{Code: ExitWriteError, Msg: err.Error(), Err: err}
+		case errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission):
+			return Receipt{}, &Error{Code: ExitQueueDir, Msg: fmt.Sprintf("cannot write the maildrop %s (is the daemon set up?): %v", p.Maildrop, err), Err: err}
+		}
+		return Receipt{}, &Error{Code: ExitWriteError, Msg: err.Error(), Err: err}
+	}
+	maildrop.Trigger(p.Trigger)
+	return Receipt{Maildrop: name}, nil
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/qsend/qsend/daemon/ctl"
 )
@@ -56,12 +57,26 @@ func ReadEnvelope(r io.Reader) (Envelope, error) {
 			env.Recipients = append(env.Recipients, addr)
 		}
 	}
+	return env, Validate(env)
+}
+
+// Validate checks an envelope that did not come through ReadEnvelope (a
+// maildrop trailer, a socket submission) by the same rules.
+func Validate(env Envelope) error {
 	if len(env.Recipients) == 0 {
 		// qmail-queue would queue a message that qmail-send can only throw
 		// away; qsend refuses it instead (README, deviations).
-		return Envelope{}, Errorf(ExitEnvelope, "envelope has no recipients")
+		return Errorf(ExitEnvelope, "envelope has no recipients")
 	}
-	return env, nil
+	for _, a := range append([]string{env.Sender}, env.Recipients...) {
+		if len(a) >= MaxAddrLen {
+			return Errorf(ExitAddrTooLong, "envelope address longer than %d bytes", MaxAddrLen-1)
+		}
+		if strings.IndexByte(a, 0) >= 0 {
+			return Errorf(ExitEnvelope, "envelope address contains NUL")
+		}
+	}
+	return nil
 }
 
 // readAddr reads one address up to and including its NUL.

@@ -12,13 +12,6 @@ import (
 	"github.com/qsend/qsend/intake/maildrop"
 )
 
-// Paths says where a submission goes.
-type Paths struct {
-	Socket   string // the daemon's control socket
-	Maildrop string // the maildrop directory
-	Trigger  string // the FIFO that wakes the daemon after a maildrop write
-}
-
 // Receipt says where a submitted message went.
 type Receipt struct {
 	ID       string // the queue id, when the daemon took it
@@ -31,7 +24,7 @@ type Receipt struct {
 // listens there, or the caller may not use it, it writes the maildrop
 // instead (the daemon imports it when it starts or is triggered). Errors are
 // *Error values with qmail-queue's exit code.
-func Submit(ctx context.Context, p Paths, pid int, body io.Reader, envelope func() (Envelope, error)) (Receipt, error) {
+func Submit(ctx context.Context, p ctl.Layout, pid int, body io.Reader, envelope func() (Envelope, error)) (Receipt, error) {
 	id, err := ctl.NewClient(p.Socket).Submit(ctx, pid, body, envelope)
 	if err == nil {
 		return Receipt{ID: id.String()}, nil
@@ -80,7 +73,7 @@ func (t *readTracker) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func submitMaildrop(p Paths, pid int, body io.Reader, envelope func() (Envelope, error)) (Receipt, error) {
+func submitMaildrop(p ctl.Layout, pid int, body io.Reader, envelope func() (Envelope, error)) (Receipt, error) {
 	rt := &readTracker{r: body}
 	name, err := maildrop.Write(p.Maildrop, rt, func() (maildrop.Entry, error) {
 		env, err := envelope()

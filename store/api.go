@@ -74,9 +74,9 @@ type Recipient struct {
 
 // Intake records how a message entered the queue.
 type Intake struct {
-	Protocol   string `json:"protocol"`             // "qmail-queue", "maildrop", "bounce", "smtp", "esmtps", ...
-	UID        int    `json:"uid"`                  // submitter's uid (peer credentials or file owner); -1 unknown
-	PID        int    `json:"pid"`                  // submitting process ("qp" in qmail's log), 0 unknown
+	Protocol   string `json:"protocol"`              // "qmail-queue", "maildrop", "bounce", "smtp", "esmtps", ...
+	UID        int    `json:"uid"`                   // submitter's uid (peer credentials or file owner); -1 unknown
+	PID        int    `json:"pid"`                   // submitting process ("qp" in qmail's log), 0 unknown
 	ClientAddr string `json:"client_addr,omitempty"` // remote IP for SMTP intake
 	HELO       string `json:"helo,omitempty"`
 	TLS        string `json:"tls,omitempty"`  // cipher description when received over TLS
@@ -97,7 +97,7 @@ type Message struct {
 // NewMessage is what Enqueue needs besides the body.
 type NewMessage struct {
 	Sender     string
-	Recipients []string // at least one
+	Recipients []string  // at least one
 	Born       time.Time // zero means now
 	Intake     Intake
 	Held       bool

@@ -71,7 +71,7 @@ func parseSchedKey(k []byte) (at int64, id ID, ok bool) {
 // Unix nanoseconds represent times between 1678 and 2262; times outside
 // are clamped to that range.
 var (
-	minNanoTime = time.Unix(0, math.MinInt64+1)
+	minNanoTime = time.Unix(0, math.MinInt64)
 	maxNanoTime = time.Unix(0, math.MaxInt64)
 )
 
@@ -83,7 +83,7 @@ func toNanos(t time.Time) int64 {
 	case t.IsZero():
 		return 0
 	case t.Before(minNanoTime):
-		return math.MinInt64 + 1
+		return math.MinInt64
 	case t.After(maxNanoTime):
 		return math.MaxInt64
 	}

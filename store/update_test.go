@@ -20,7 +20,9 @@ func TestScheduleRules(t *testing.T) {
 		return func(s *Store, id ID) error { _, err := s.Record(id, res); return err }
 	}
 	hold := func(h bool) func(*Store, ID) error { return func(s *Store, id ID) error { return s.SetHeld(id, h) } }
-	resched := func(t time.Time) func(*Store, ID) error { return func(s *Store, id ID) error { return s.Reschedule(id, t) } }
+	resched := func(t time.Time) func(*Store, ID) error {
+		return func(s *Store, id ID) error { return s.Reschedule(id, t) }
+	}
 	tp := func(t time.Time) *time.Time { return &t }
 	zero := tp(time.Time{})
 	tests := []struct {

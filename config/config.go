@@ -1,11 +1,6 @@
-// Package config builds qsend's effective configuration from its embedded
-// defaults, the qmail control directory, a YAML file, QSEND_* environment
-// variables and command-line flags, validates it, and remembers where each
-// value came from so `qsend config` can show it.
 package config
 
 import (
-	"errors"
 	"log/slog"
 	"time"
 
@@ -67,12 +62,14 @@ type Config struct {
 	BadMailFrom       []string
 	BadRcptTo         []string
 	BadHelo           []string
+
+	origins map[string]string // key → where its value came from
 }
 
 // Options say where Load looks.
 type Options struct {
-	// File is the --config flag's value; "" means QSEND_CONFIG, then
-	// /etc/qsend/qsend.yaml if it exists.
+	// File is the --config flag's value; "" means the --config flag in
+	// Flags, then $QSEND_CONFIG, then /etc/qsend/qsend.yaml if it exists.
 	File string
 	// Flags holds the flags added by AddFlags; only flags the user set count.
 	Flags *pflag.FlagSet
@@ -80,10 +77,10 @@ type Options struct {
 	Environ []string
 	// UID decides the state_dir default; -1 means os.Getuid().
 	UID int
+	// Hostname is the fallback for me when control/me does not exist; ""
+	// means os.Hostname().
+	Hostname string
+	// DefaultFile replaces DefaultFile (/etc/qsend/qsend.yaml) as the file
+	// read when none is named; "" means DefaultFile.
+	DefaultFile string
 }
-
-// AddFlags registers the configuration flags on fs.
-func AddFlags(fs *pflag.FlagSet) {}
-
-// Load builds and validates the effective configuration.
-func Load(opts Options) (*Config, error) { return nil, errors.New("config: not implemented") }

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"math"
+	"time"
+)
+
+// kind is how a key's value is written and parsed.
+type kind int
+
+const (
+	kString    kind = iota // a string
+	kList                  // a list of strings
+	kInt                   // a non-negative decimal integer
+	kSeconds               // a duration: Go syntax ("90s") or integer seconds
+	kLevel                 // a log level: debug, info, warn, error
+	kPath                  // an absolute path
+	kAddr                  // host:port with a numeric port, or ""
+	kAddrList              // list of host:port with a numeric port
+	kListeners             // list of {address, mode}
+)
+
+// keyDef describes one configuration key. Adding a qmail control file is
+// one line here plus the Config field it fills.
+type keyDef struct {
+	name    string // YAML key, dotted for nested ones ("log.format")
+	kind    kind
+	control bool     // also read from the control file of the same name
+	def     string   // default in environment syntax; "" and nil lists are empty
+	me      bool     // the default is the effective me ([me] for lists)
+	oneOf   []string // allowed values of a kString
+	lo, hi  int64    // range of a kInt, or of a kSeconds in nanoseconds
+	field   func(c *Config) any
+}
+
+// noMax is the upper bound of a range without one.
+const noMax = math.MaxInt64
+
+// keys is every configuration key. The defaults of the control keys are
+// qmail's (qmail-semantics.md §6.3 table, §3.3, §3.6).
+var keys = []keyDef{
+	{name: "state_dir", kind: kPath, field: func(c *Config) any { return &c.StateDir }},
+	{name: "control_dir", kind: kPath, def: "/var/qmail/control", field: func(c *Config) any { return &c.ControlDir }},
+	{name: "admin_group", kind: kString, field: func(c *Config) any { return &c.AdminGroup }},
+	{name: "log.format", kind: kString, def: "text", oneOf: []string{"text", "json", "qmail"}, field: func(c *Config) any { return &c.LogFormat }},
+	{name: "log.level", kind: kLevel, def: "info", field: func(c *Config) any { return &c.LogLevel }},
+	{name: "store.batch_delay", kind: kSeconds, def: "1ms", lo: 0, hi: int64(time.Second), field: func(c *Config) any { return &c.StoreBatchDelay }},
+	{name: "dns.resolvers", kind: kAddrList, field: func(c *Config) any { return &c.DNSResolvers }},
+	{name: "remote.port", kind: kInt, def: "25", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemotePort }},
+	{name: "smtpd.listen", kind: kListeners, def: "127.0.0.1:2525=smtp", field: func(c *Config) any { return &c.SMTPDListen }},
+	{name: "metrics.listen", kind: kAddr, field: func(c *Config) any { return &c.MetricsListen }},
+
+	// qmail control files (qmail-semantics.md §6.3, §3.6).
+	{name: "me", kind: kString, control: true, field: func(c *Config) any { return &c.Me }},
+	{name: "defaultdomain", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.DefaultDomain }},
+	{name: "defaulthost", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.DefaultHost }},
+	{name: "plusdomain", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.PlusDomain }},
+	{name: "idhost", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.IDHost }},
+	{name: "locals", kind: kList, control: true, me: true, field: func(c *Config) any { return &c.Locals }},
+	{name: "rcpthosts", kind: kList, control: true, field: func(c *Config) any { return &c.RcptHosts }},
+	{name: "morercpthosts", kind: kList, control: true, field: func(c *Config) any { return &c.MoreRcptHosts }},
+	{name: "virtualdomains", kind: kList, control: true, field: func(c *Config) any { return &c.VirtualDomains }},
+	{name: "percenthack", kind: kList, control: true, field: func(c *Config) any { return &c.PercentHack }},
+	{name: "smtproutes", kind: kList, control: true, field: func(c *Config) any { return &c.SMTPRoutes }},
+	{name: "helohost", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.HeloHost }},
+	{name: "smtpgreeting", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.SMTPGreeting }},
+	{name: "localiphost", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.LocalIPHost }},
+	{name: "timeoutconnect", kind: kSeconds, control: true, def: "60", lo: int64(time.Second), hi: noMax, field: func(c *Config) any { return &c.TimeoutConnect }},
+	{name: "timeoutremote", kind: kSeconds, control: true, def: "1200", lo: int64(time.Second), hi: noMax, field: func(c *Config) any { return &c.TimeoutRemote }},
+	{name: "timeoutsmtpd", kind: kSeconds, control: true, def: "1200", lo: int64(time.Second), hi: noMax, field: func(c *Config) any { return &c.TimeoutSMTPD }},
+	{name: "databytes", kind: kInt, control: true, def: "0", lo: 0, hi: noMax, field: func(c *Config) any { return &c.DataBytes }},
+	{name: "queuelifetime", kind: kSeconds, control: true, def: "604800", lo: 0, hi: noMax, field: func(c *Config) any { return &c.QueueLifetime }},
+	// 0 holds the channel as in qmail (§3.3); qmail caps at 255, qsend
+	// allows thousands of remote deliveries.
+	{name: "concurrencylocal", kind: kInt, control: true, def: "10", lo: 0, hi: 65535, field: func(c *Config) any { return &c.ConcurrencyLocal }},
+	{name: "concurrencyremote", kind: kInt, control: true, def: "20", lo: 0, hi: 65535, field: func(c *Config) any { return &c.ConcurrencyRemote }},
+	{name: "bouncefrom", kind: kString, control: true, def: "MAILER-DAEMON", field: func(c *Config) any { return &c.BounceFrom }},
+	{name: "bouncehost", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.BounceHost }},
+	{name: "doublebounceto", kind: kString, control: true, def: "postmaster", field: func(c *Config) any { return &c.DoubleBounceTo }},
+	{name: "doublebouncehost", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.DoubleBounceHost }},
+	{name: "envnoathost", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.EnvNoAtHost }},
+	{name: "badmailfrom", kind: kList, control: true, field: func(c *Config) any { return &c.BadMailFrom }},
+	{name: "badrcptto", kind: kList, control: true, field: func(c *Config) any { return &c.BadRcptTo }},
+	{name: "badhelo", kind: kList, control: true, field: func(c *Config) any { return &c.BadHelo }},
+}
+
+// keyByName returns the definition of the key name.
+func keyByName(name string) (*keyDef, bool) {
+	for i := range keys {
+		if keys[i].name == name {
+			return &keys[i], true
+		}
+	}
+	return nil, false
+}
+
+// envName is the environment variable of key name: QSEND_ + the key
+// upper-cased with "." as "_" (ARCHITECTURE.md, configuration keys).
+func envName(name string) string {
+	b := []byte("QSEND_" + name)
+	for i, c := range b {
+		switch {
+		case c == '.':
+			b[i] = '_'
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}

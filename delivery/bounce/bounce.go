@@ -1,0 +1,151 @@
+// Package bounce composes qmail-send's bounce messages byte for byte
+// (qmail-semantics.md §3.5, qmail-send.c addbounce and injectbounce): the
+// failure notice to the sender, the double bounce to the postmaster when
+// a bounce fails, and the decision to discard a failed double bounce.
+package bounce
+
+import (
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/store"
+)
+
+// Settings are the control files that shape bounces (qmail-semantics.md
+// §3.6). Values are used as given, as qmail uses the control files' first
+// lines: an empty DoubleBounceTo makes the double-bounce recipient
+// "@DoubleBounceHost", which qmail-send takes as "discard double bounces".
+type Settings struct {
+	BounceFrom       string // local part of the From: address, e.g. MAILER-DAEMON
+	BounceHost       string // its domain, also named in the text
+	DoubleBounceTo   string // local part of the double-bounce recipient, e.g. postmaster
+	DoubleBounceHost string // its domain
+}
+
+// Kind says what Compose made of a failed message.
+type Kind int
+
+const (
+	// Single is a bounce to the original envelope sender.
+	Single Kind = iota
+	// Double is a bounce of a bounce, sent to doublebounceto.
+	Double
+	// Discard means a double bounce failed (the message's sender is
+	// "#@[]"): qmail-send drops it and logs "triple bounce".
+	Discard
+	// DiscardDouble means a bounce failed and doublebounceto is empty:
+	// qmail-send drops it and logs "double bounce".
+	DiscardDouble
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case Single:
+		return "single"
+	case Double:
+		return "double"
+	case Discard:
+		return "discard"
+	case DiscardDouble:
+		return "discard-double"
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// DoubleBounceSender is the envelope sender of a double bounce; a message
+// with this sender is never bounced again (qmail-semantics.md §3.5).
+const DoubleBounceSender = "#@[]"
+
+// verpSuffix ends a sender that asks for per-recipient (VERP) senders; a
+// bounce of such a message goes to the sender without it
+// (qmail-semantics.md §3.5: "owner-@host-@[]" bounces to "owner-@host").
+const verpSuffix = "-@[]"
+
+// DedupeKey is the store's deduplication key of the bounce of message id,
+// so a bounce is queued once even if qsend stops between queuing it and
+// deleting the message it reports on.
+func DedupeKey(id store.ID) string { return "bounce:" + id.String() }
+
+// Compose returns the bounce qmail-send would queue for orig, whose
+// recipients in failed have failed permanently (each with its LastResult),
+// and the bounce's body: qmail-queue's Received line, the notice, and
+// origBody after "Return-Path:". origBody is streamed, never read here, so
+// a large message bounces in bounded memory; the caller reads the
+// returned reader before closing origBody. now dates the bounce; pid is
+// the queuing process, as qmail-queue's pid in qmail ("qp").
+//
+// For kinds Discard and DiscardDouble nothing is to be queued: the
+// NewMessage is empty and the reader nil.
+func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody io.Reader, now time.Time, pid int) (store.NewMessage, io.Reader, Kind) {
+	sender := strings.TrimSuffix(orig.Sender, verpSuffix)
+	doubleTo := s.DoubleBounceTo + "@" + s.DoubleBounceHost
+	// qmail-send.c injectbounce: the checks and their order.
+	switch {
+	case sender == DoubleBounceSender:
+		return store.NewMessage{}, nil, Discard
+	case sender == "" && strings.HasPrefix(doubleTo, "@"):
+		return store.NewMessage{}, nil, DiscardDouble
+	}
+	kind, from, to := Single, "", sender
+	if sender == "" {
+		kind, from, to = Double, DoubleBounceSender, doubleTo
+	}
+
+	var b strings.Builder
+	// qmail-queue prepends its Received line to every message it queues
+	// (qmail-semantics.md §4.1); qmail-send runs it as qmails.
+	b.WriteString(intake.Received(pid, "for bounce", now))
+	b.WriteString("Date: " + intake.Date(now) + "\n")
+	b.WriteString("From: " + quoteLocal(s.BounceFrom) + "@" + s.BounceHost + "\n")
+	b.WriteString("To: " + quoteAddr(to) + "\n")
+	b.WriteString("Subject: failure notice\n\n")
+	b.WriteString("Hi. This is the qmail-send program at " + s.BounceHost + ".\n")
+	if kind == Single {
+		b.WriteString("I'm afraid I wasn't able to deliver your message to the following addresses.\n" +
+			"This is a permanent error; I've given up. Sorry it didn't work out.\n\n")
+	} else {
+		b.WriteString("I tried to deliver a bounce message to this address, but the bounce bounced!\n\n")
+	}
+	for _, r := range failed {
+		b.WriteString(Report(r.Addr, r.LastResult))
+	}
+	if kind == Single {
+		b.WriteString("--- Below this line is a copy of the message.\n\n")
+	} else {
+		b.WriteString("--- Below this line is the original bounce.\n\n")
+	}
+	b.WriteString("Return-Path: <" + quoteAddr(sender) + ">\n")
+
+	nm := store.NewMessage{
+		Sender:     from,
+		Recipients: []string{to},
+		Born:       now,
+		Intake:     store.Intake{Protocol: "bounce", UID: os.Getuid(), PID: pid},
+		DedupeKey:  DedupeKey(orig.ID),
+	}
+	return nm, io.MultiReader(strings.NewReader(b.String()), origBody), kind
+}
+
+// Report is one failed recipient's paragraph of a bounce, as qmail-send's
+// addbounce writes it to bounce/<id>: "<addr>:", the report text ending
+// in LF, and a blank line. LFs in the address become "_"; an LF that
+// follows another LF becomes "/", so the text has no blank line inside.
+func Report(addr, text string) string {
+	b := []byte("<" + strings.ReplaceAll(addr, "\n", "_") + ">:\n" + text)
+	if text != "" && text[len(text)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	// Scanning down from the second-to-last byte, as addbounce does: the
+	// final LF is never turned, so a text ending in a blank line keeps it.
+	for i := len(b) - 2; i > 0; i-- {
+		if b[i] == '\n' && b[i-1] == '\n' {
+			b[i] = '/'
+		}
+	}
+	return string(append(b, '\n'))
+}

@@ -84,7 +84,7 @@ func BenchmarkOpenLargeQueue(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body := []byte(strings.Repeat("Subject: bulk\n\nline of text\n", 10)) // 300 bytes
+	body := []byte(strings.Repeat("Subject: bulk\n\nline of text\n", 10)) // 280 bytes
 	start := time.Now()
 	err = s.bulkLoad(n, 20000, func(i int) (NewMessage, []byte) {
 		m := msg(fmt.Sprintf("user%d@example%d.com", i, i%1000))

@@ -20,7 +20,7 @@ func loadRecord(tx *bolt.Tx, id ID) (*record, error) {
 // ErrNotFound, an undecodable record one wrapping ErrCorrupt.
 func (s *Store) Get(id ID) (Message, error) {
 	var r *record
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		r, err = loadRecord(tx, id)
 		return err
@@ -47,7 +47,7 @@ func (s *Store) Walk(fn func(Message) error) error {
 		page = page[:0]
 		var stop error
 		more := false
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.view(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketMsg).Cursor()
 			var k, v []byte
 			if after == nil {
@@ -136,7 +136,7 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 
 // load copies the next chunk into the reader's buffer.
 func (r *bodyReader) load() error {
-	err := r.s.db.View(func(tx *bolt.Tx) error {
+	err := r.s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketBody).Get(chunkKey(r.id, r.next))
 		if v == nil {
 			if tx.Bucket(bucketMsg).Get(idKey(r.id)) == nil {

@@ -62,19 +62,33 @@ func updateSched(tx *bolt.Tx, r *record) error {
 // the entry into a heap or a slice and return), never wait for I/O or for
 // other calls to the store.
 func (s *Store) ScanSchedule(fn func(at time.Time, id ID) bool) error {
-	err := s.db.View(func(tx *bolt.Tx) error {
+	// A panic in fn is the caller's and is passed on as it is; one in
+	// bbolt means a damaged page and becomes an error.
+	var fnPanic any
+	call := func(at time.Time, id ID) (more bool) {
+		defer func() {
+			if p := recover(); p != nil {
+				fnPanic, more = p, false
+			}
+		}()
+		return fn(at, id)
+	}
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSched).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			at, id, ok := parseSchedKey(k)
 			if !ok {
 				return errBadSchedKey(k)
 			}
-			if !fn(schedTime(at), id) {
+			if !call(schedTime(at), id) {
 				return nil
 			}
 		}
 		return nil
 	})
+	if fnPanic != nil {
+		panic(fnPanic)
+	}
 	if err != nil {
 		return s.ioError("scan schedule", err)
 	}
@@ -85,7 +99,7 @@ func (s *Store) ScanSchedule(fn func(at time.Time, id ID) bool) error {
 // one due for completion (zero time). ok is false when the schedule is
 // empty.
 func (s *Store) NextDue() (at time.Time, id ID, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		k, _ := tx.Bucket(bucketSched).Cursor().First()
 		if k == nil {
 			return nil

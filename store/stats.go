@@ -83,7 +83,7 @@ func addStats(tx *bolt.Tx, d Stats) error {
 // Stats returns the queue counters.
 func (s *Store) Stats() (Stats, error) {
 	var st Stats
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		st, err = readStats(tx)
 		return err

@@ -120,14 +120,32 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 
 // guard runs fn, turning a panic or memory fault inside bbolt (which is
 // how it reacts to a damaged page) into an ErrCorrupt error naming the file.
-func (s *Store) guard(op string, fn func() error) (err error) {
+func (s *Store) guard(op string, fn func() error) error {
+	err, panicked := recoverCorrupt(fn)
+	if panicked {
+		return fmt.Errorf("store %s: %s: %w", s.path, op, err)
+	}
+	return err
+}
+
+// view runs fn in a read transaction, turning a damaged page met while
+// reading into an error (for the caller to wrap) instead of a crash of the
+// daemon.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	err, _ := recoverCorrupt(func() error { return s.db.View(fn) })
+	return err
+}
+
+// recoverCorrupt runs fn with memory faults turned into panics, and
+// panics into ErrCorrupt errors.
+func recoverCorrupt(fn func() error) (err error, panicked bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("store %s: %s: %v: %w", s.path, op, p, ErrCorrupt)
+			err, panicked = fmt.Errorf("damaged page (%v): %w", p, ErrCorrupt), true
 		}
 	}()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	return fn()
+	return fn(), false
 }
 
 // prepare checks the file against truncation, creates the buckets of a new
@@ -144,21 +162,37 @@ func (s *Store) prepare() error {
 	if fi.Size() < need {
 		return fmt.Errorf("store %s: file is truncated: %d bytes, its pages need %d: %w", s.path, fi.Size(), need, ErrCorrupt)
 	}
-	if s.db.IsReadOnly() {
-		return s.db.View(s.verify)
-	}
-	if err := s.db.Update(s.initialise); err != nil {
+	// Read first: reopening a queue then costs no write transaction.
+	fresh, partials := false, false
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketInfo) == nil {
+			fresh = true
+			return nil
+		}
+		if err := s.verify(tx); err != nil {
+			return err
+		}
+		k, _ := tx.Bucket(bucketPartial).Cursor().First()
+		partials = k != nil
+		return nil
+	})
+	switch {
+	case err != nil:
 		return err
+	case s.db.IsReadOnly() && fresh:
+		return fmt.Errorf("store %s: not a queue file (opened read-only, so not initialised): %w", s.path, ErrCorrupt)
+	case s.db.IsReadOnly():
+		return nil
+	case fresh:
+		return s.db.Update(s.initialise)
+	case partials:
+		return s.removePartials()
 	}
-	return s.removePartials()
+	return nil
 }
 
-// initialise creates the buckets and the version of a new file; on an
-// existing one it verifies them instead.
+// initialise creates the buckets and the version of a new file.
 func (s *Store) initialise(tx *bolt.Tx) error {
-	if tx.Bucket(bucketInfo) != nil {
-		return s.verify(tx)
-	}
 	empty := true
 	_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
 	if !empty {

@@ -18,24 +18,33 @@ type Setting struct {
 	Key    string // YAML key: "concurrencyremote", "log.format"
 	Value  string // the value as it would be written in YAML
 	Origin string // "default", "control file /var/qmail/control/me:1", ...
-
-	json any // the value for JSON output
 }
 
 // Settings returns every key's value and origin, sorted by key.
 func (c *Config) Settings() []Setting {
-	out := make([]Setting, 0, len(keys))
-	for i := range keys {
-		k := &keys[i]
-		v := k.get(c)
-		origin := c.origins[k.name]
-		if origin == "" {
-			origin = "unknown"
-		}
-		out = append(out, Setting{Key: k.name, Value: formatValue(v), Origin: origin, json: jsonValue(v)})
+	out := make([]Setting, len(keys))
+	for i, k := range sortedKeys() {
+		out[i] = Setting{Key: k.name, Value: formatValue(k.get(c)), Origin: c.origin(k.name)}
 	}
-	slices.SortFunc(out, func(a, b Setting) int { return strings.Compare(a.Key, b.Key) })
 	return out
+}
+
+// sortedKeys returns the key table sorted by name.
+func sortedKeys() []*keyDef {
+	ks := make([]*keyDef, len(keys))
+	for i := range keys {
+		ks[i] = &keys[i]
+	}
+	slices.SortFunc(ks, func(a, b *keyDef) int { return strings.Compare(a.name, b.name) })
+	return ks
+}
+
+// origin is Origin for a Config built by hand rather than by Load.
+func (c *Config) origin(key string) string {
+	if o := c.origins[key]; o != "" {
+		return o
+	}
+	return "unknown"
 }
 
 // Origin returns where the value of key came from, "" for an unknown key.
@@ -54,10 +63,10 @@ const maxAlign = 40
 // lines, or as one JSON object per line ({"key", "value", "origin"}, with
 // lists and numbers as JSON arrays and numbers) when json is true.
 func (c *Config) Write(w io.Writer, json bool) error {
-	settings := c.Settings()
 	if json {
-		return writeJSON(w, settings)
+		return c.writeJSON(w)
 	}
+	settings := c.Settings()
 	keyW, valW := 0, 0
 	for _, s := range settings {
 		keyW = max(keyW, len(s.Key))
@@ -73,14 +82,14 @@ func (c *Config) Write(w io.Writer, json bool) error {
 	return err
 }
 
-func writeJSON(w io.Writer, settings []Setting) error {
+func (c *Config) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
-	for _, s := range settings {
+	for _, k := range sortedKeys() {
 		err := enc.Encode(struct {
 			Key    string `json:"key"`
 			Value  any    `json:"value"`
 			Origin string `json:"origin"`
-		}{s.Key, s.json, s.Origin})
+		}{k.name, jsonValue(k.get(c)), c.origin(k.name)})
 		if err != nil {
 			return err
 		}

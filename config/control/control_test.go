@@ -216,3 +216,14 @@ func TestLinePos(t *testing.T) {
 		t.Errorf("Pos = %q", got)
 	}
 }
+
+func TestTooLarge(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	_, _, err := ReadLine("/dev", "zero")
+	var ce *Error
+	if !errors.Is(err, ErrTooLarge) || !errors.As(err, &ce) || ce.Temporary() || ce.Path != "/dev/zero" {
+		t.Errorf("error = %v, want a permanent ErrTooLarge naming /dev/zero", err)
+	}
+}

@@ -3,6 +3,7 @@ package control
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // ErrNotNumber is wrapped by the error for a number file whose first line
@@ -34,9 +35,11 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Temporary reports whether retrying may help: true for failures to read
-// the file, which qmail treats as temporary (qmail-semantics.md §6.3), false
-// for contents that will stay wrong until someone edits the file.
+// Temporary reports whether retrying may help: true for failures of the
+// system to open or read the file, which qmail treats as temporary
+// (qmail-semantics.md §6.3), false for contents that stay wrong until
+// someone edits the file.
 func (e *Error) Temporary() bool {
-	return !errors.Is(e.Err, ErrNotNumber) && !errors.Is(e.Err, ErrRange) && !errors.Is(e.Err, ErrTooLarge)
+	var errno syscall.Errno
+	return errors.As(e.Err, &errno)
 }

@@ -1,0 +1,209 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/qsend/qsend/daemon/qmaillog"
+	"github.com/qsend/qsend/store"
+)
+
+// job is a Job in flight with what the scheduler needs to finish it.
+type job struct {
+	Job
+	ch      Channel
+	tr      Transport
+	numbers []int     // delivery number of each recipient, for the log
+	next    time.Time // retry time of a deferral, from the pass start
+	dying   bool      // the pass is the message's last (qmail-semantics.md §3.2)
+}
+
+// dispatch starts message id's due recipients, one job per channel whose
+// transport can take one now. flushSince[c], when set, makes every
+// recipient on c not attempted since then due as well (FlushAll). For
+// each channel that has recipients left but none due, waiting[c] is the
+// earliest of their next attempts (unix ns; 0 otherwise).
+func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels]time.Time) (waiting [numChannels]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping || s.flights[id] != nil {
+		return waiting
+	}
+	m, err := s.st.Get(id)
+	if err != nil {
+		if !isGone(err) {
+			s.o.Logger.Warn("unable to read message, will try again later", "id", id, "err", err)
+			s.later[id] = now.Add(storeRetry)
+		}
+		return waiting
+	}
+	if m.Held {
+		return waiting
+	}
+	var due [numChannels][]int
+	for i, r := range m.Recipients {
+		if r.State.Final() {
+			continue
+		}
+		c := s.o.route(r.Addr)
+		flushed := !flushSince[c].IsZero() && r.LastAttempt.Before(flushSince[c])
+		if !r.NextAttempt.After(now) || flushed {
+			due[c] = append(due[c], i)
+		} else if t := r.NextAttempt.UnixNano(); waiting[c] == 0 || t < waiting[c] {
+			waiting[c] = t
+		}
+	}
+	for _, c := range channels {
+		if len(due[c]) > 0 {
+			waiting[c] = 0
+		}
+	}
+	// qmail-semantics.md §3.2: dying is decided when the pass starts.
+	dying := now.After(m.Born.Add(s.o.QueueLifetime))
+	started := false
+	for _, c := range channels {
+		tr := s.o.transport(c)
+		if len(due[c]) == 0 || tr == nil || s.inflight[c] >= s.o.limit(c) {
+			continue
+		}
+		j := &job{
+			Job:   Job{Msg: m, Rcpts: due[c], Body: func() (io.ReadCloser, error) { return s.st.Body(id) }},
+			ch:    c,
+			tr:    tr,
+			next:  s.o.Retry(c, m.Born, now),
+			dying: dying,
+		}
+		for _, i := range due[c] {
+			s.deliveries++
+			j.numbers = append(j.numbers, s.deliveries)
+			qmaillog.LogStarting(s.o.Logger, s.deliveries, id, c.String(), m.Recipients[i].Addr)
+		}
+		s.inflight[c]++
+		f := s.flights[id]
+		if f == nil {
+			f = &flight{}
+			s.flights[id] = f
+		}
+		f.jobs++
+		s.jobs.Add(1)
+		go s.run(s.jobCtx, j)
+		started = true
+	}
+	if started {
+		s.logStatusLocked()
+	}
+	return waiting
+}
+
+// run delivers one job and finishes it. It is one of the goroutines Run
+// waits for.
+func (s *Scheduler) run(ctx context.Context, j *job) {
+	defer s.jobs.Done()
+	s.finish(j, s.deliver(ctx, j))
+}
+
+// deliver calls the transport, turning a panic into a deferral of the
+// whole job so one bad attempt cannot take the queue down.
+func (s *Scheduler) deliver(ctx context.Context, j *job) (results []store.Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger().Error("delivery transport crashed", "id", j.Msg.ID, "channel", j.ch.String(), "panic", fmt.Sprint(p))
+			results = nil
+		}
+	}()
+	return j.tr.Deliver(ctx, j.Job)
+}
+
+// noResultText is the deferral of a recipient the transport said nothing
+// about, in qmail-lspawn's style ("Zqmail-local crashed.").
+const noResultText = "qsend transport gave no result for this recipient. (#4.3.0)\n"
+
+// finish records a job's results, then logs them, then acts on them:
+// durable first (qmail-semantics.md §3.1, markdone before anything else).
+func (s *Scheduler) finish(j *job, results []store.Result) {
+	now := s.clock()
+	res := make([]store.Result, len(j.Rcpts))
+	for i, idx := range j.Rcpts {
+		r := store.Result{State: store.Deferred, Text: noResultText}
+		if i < len(results) {
+			r.State, r.Text = results[i].State, results[i].Text
+		}
+		if r.State != store.Delivered && r.State != store.Failed {
+			r.State = store.Deferred
+		}
+		if r.State == store.Deferred && j.dying {
+			// qmail-semantics.md §3.2: in the last pass a deferral is a
+			// failure, with the reason added on a line of its own.
+			r.State, r.Text = store.Failed, appendLine(r.Text, dyingText)
+		}
+		r.Index, r.At = idx, now
+		if r.State == store.Deferred {
+			r.Next = j.next
+		}
+		res[i] = r
+	}
+	id := j.Msg.ID
+	m, err := s.st.Record(id, res)
+	l := s.logger()
+	if err != nil {
+		// Nothing was recorded: the recipients stay due, as after a crash.
+		if isGone(err) {
+			l.Warn("message vanished during delivery, results dropped", "id", id, "err", err)
+		} else {
+			l.Error("unable to record delivery results, will try again later", "id", id, "err", err)
+			s.retryLater(id, now)
+		}
+	} else {
+		for i, r := range res {
+			qmaillog.LogDelivery(l, j.numbers[i], r.State, r.Text)
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight[j.ch]--
+	f := s.flights[id]
+	f.jobs--
+	if f.jobs == 0 {
+		delete(s.flights, id)
+		if err == nil || !isGone(err) {
+			m.ID = id
+			s.afterFlightLocked(m, err == nil, f, now)
+		}
+	}
+	s.logStatusLocked()
+	s.poke()
+}
+
+// afterFlightLocked carries out the control requests that waited for a
+// message's jobs to end, and tells the loop where its entry went; known
+// is false when m is only the id because the results were not recorded.
+func (s *Scheduler) afterFlightLocked(m store.Message, known bool, f *flight, now time.Time) {
+	id := m.ID
+	switch {
+	case f.del:
+		s.deleteLocked(id)
+		return
+	case f.bounce:
+		if _, err := GiveUp(s.st, id, now); err != nil {
+			s.o.Logger.Error("unable to give up on message", "id", id, "err", err)
+		}
+		return
+	case f.hold:
+		if err := s.st.SetHeld(id, true); err != nil {
+			s.o.Logger.Error("unable to hold message", "id", id, "err", err)
+		}
+		return
+	case f.flush:
+		if err := s.st.Reschedule(id, now); err != nil {
+			s.o.Logger.Error("unable to flush message", "id", id, "err", err)
+		} else if m2, err := s.st.Get(id); err == nil {
+			m, known = m2, true
+		}
+	}
+	if known {
+		s.noteChangedLocked(m)
+	}
+}

@@ -49,11 +49,13 @@ func isqrt(x int64) int64 {
 	if x <= 0 {
 		return 0
 	}
+	// The float estimate is within one of the answer; the checks divide
+	// instead of squaring so they cannot overflow.
 	r := int64(math.Sqrt(float64(x)))
-	for r*r > x {
+	for r > x/r {
 		r--
 	}
-	for (r+1)*(r+1) <= x {
+	for r+1 <= x/(r+1) {
 		r++
 	}
 	return r

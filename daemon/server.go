@@ -88,9 +88,10 @@ func (d *Daemon) handle(ctx context.Context, c *net.UnixConn) {
 		d.reply(w, ctl.Response{OK: true})
 		return
 	}
-	if !d.admins.allows(p) {
+	a := d.admins.Load()
+	if !a.allows(p) {
 		d.log.Warn("control request refused", "op", req.Op, "uid", p.UID)
-		d.reply(w, ctl.Response{Error: d.admins.denial(), Denied: true})
+		d.reply(w, ctl.Response{Error: a.denial(), Denied: true})
 		return
 	}
 	c.SetDeadline(time.Now().Add(idleTimeout))

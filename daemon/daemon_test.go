@@ -1,0 +1,163 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qsend/qsend/config"
+	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/store"
+)
+
+// testDaemon runs the daemon in this process on a fresh state_dir and
+// stops it when the test ends.
+func testDaemon(tb testing.TB) ctl.Layout {
+	tb.Helper()
+	dir := tb.TempDir()
+	cfg := &config.Config{
+		StateDir:          dir,
+		LogFormat:         "text",
+		StoreBatchDelay:   time.Millisecond,
+		ConcurrencyRemote: 20,
+		ConcurrencyLocal:  10,
+		QueueLifetime:     7 * 24 * time.Hour,
+		Me:                "test.example",
+		BounceFrom:        "MAILER-DAEMON",
+		BounceHost:        "test.example",
+		DoubleBounceTo:    "postmaster",
+		DoubleBounceHost:  "test.example",
+	}
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn)
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, config.Options{}, log, level) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("daemon: %v", err)
+		}
+	})
+	l := ctl.LayoutOf(dir)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("unix", l.Socket)
+		if err == nil {
+			c.Close()
+			return l
+		}
+		select {
+		case err := <-done:
+			tb.Fatalf("daemon exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no control socket: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSubmitAndList(t *testing.T) {
+	l := testDaemon(t)
+	c := ctl.NewClient(l.Socket)
+	ctx := context.Background()
+	body := "Subject: hi\n\n" + strings.Repeat("x", 600<<10) + "\n" // spills to tmp/
+	id, err := c.Submit(ctx, 42, strings.NewReader(body), func() (ctl.Envelope, error) {
+		return ctl.Envelope{Sender: "a@example.org", Recipients: []string{"b@example.net"}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	if err := c.List(ctx, func(m store.Message) error { got = append(got, uint64(m.ID)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != uint64(id) {
+		t.Fatalf("listed %v, want [%d]", got, id)
+	}
+	sh, err := c.Show(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(sh.Header, "Received: (qmail ") || !strings.HasSuffix(sh.Header, "Subject: hi\n") {
+		t.Fatalf("header %q", sh.Header)
+	}
+	if sh.Message.Size != int64(len(body)+strings.Index(sh.Header, "\n")+1) {
+		t.Fatalf("size %d for a %d-byte body", sh.Message.Size, len(body))
+	}
+	entries, _ := os.ReadDir(l.Tmp)
+	if len(entries) != 0 {
+		t.Fatalf("scratch files left: %v", entries)
+	}
+
+	// An aborted submission queues nothing.
+	_, err = c.Submit(ctx, 42, strings.NewReader("x"), func() (ctl.Envelope, error) {
+		return ctl.Envelope{}, fmt.Errorf("no envelope")
+	})
+	if err == nil || err.Error() != "no envelope" {
+		t.Fatalf("aborted submission: %v", err)
+	}
+	// An envelope the daemon refuses: exit code 11 travels back.
+	_, err = c.Submit(ctx, 42, strings.NewReader("x"), func() (ctl.Envelope, error) {
+		return ctl.Envelope{Sender: strings.Repeat("a", 2000), Recipients: []string{"b@c"}}, nil
+	})
+	var re *ctl.RemoteError
+	if !errors.As(err, &re) || re.Code != 11 {
+		t.Fatalf("long sender: %v", err)
+	}
+	st, err := c.Stat(ctx)
+	if err != nil || st.Messages != 1 {
+		t.Fatalf("stat %+v %v", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(l.Dir, "queue.db")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkSubmitSocket measures durable enqueue throughput through the
+// control socket with 50 concurrent writers of 2 KB messages, each on its
+// own connection, as 50 qmail-queue processes would be.
+func BenchmarkSubmitSocket(b *testing.B) {
+	l := testDaemon(b)
+	c := ctl.NewClient(l.Socket)
+	body := "Subject: bench\n\n" + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", 32)
+	env := ctl.Envelope{Sender: "bench@example.org", Recipients: []string{"sink@example.net"}}
+	const writers = 50
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				_, err := c.Submit(context.Background(), 1, strings.NewReader(body), func() (ctl.Envelope, error) { return env, nil })
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}

@@ -252,14 +252,19 @@ func (e *env) gone(id store.ID) bool {
 	return err != nil
 }
 
-// settle waits until the loop has had a chance to act on everything and
-// nothing is running.
-func (e *env) settle() {
-	e.t.Helper()
+// quiesce gives the loop a chance to act on everything.
+func (e *env) quiesce() {
 	for range 3 {
 		e.s.poke()
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// settle waits until the loop has had a chance to act on everything and
+// nothing is running.
+func (e *env) settle() {
+	e.t.Helper()
+	e.quiesce()
 	e.waitFor("idle", func() bool {
 		st := e.s.Status()
 		return st.Remote.InFlight == 0 && st.Local.InFlight == 0

@@ -64,7 +64,7 @@ func (d *Daemon) handle(ctx context.Context, c *net.UnixConn) {
 		d.log.Warn("control connection without credentials", "err", err)
 		return
 	}
-	r := bufio.NewReaderSize(c, ctl.DataChunk+5)
+	r := bufio.NewReader(c)
 	w := bufio.NewWriter(c)
 	c.SetDeadline(time.Now().Add(requestTimeout))
 	typ, payload, err := ctl.ReadFrame(r, nil)

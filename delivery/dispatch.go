@@ -31,6 +31,7 @@ func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels
 	if s.stopping || s.flights[id] != nil {
 		return waiting
 	}
+	s.examined++
 	m, err := s.st.Get(id)
 	if err != nil {
 		if !isGone(err) {

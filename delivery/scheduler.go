@@ -39,6 +39,7 @@ type Scheduler struct {
 	inflight   [numChannels]int       // jobs running per channel
 	flights    map[store.ID]*flight   // messages with jobs running
 	deliveries int                    // last delivery number handed out
+	examined   int                    // messages read to find work
 	low        [numChannels]key       // lowest schedule key changed since the loop last looked
 	flushReq   time.Time              // FlushAll not yet taken by the loop
 	later      map[store.ID]time.Time // messages left alone after a store error, until then
@@ -72,6 +73,9 @@ type Status struct {
 	// Deliveries counts the deliveries started since New, one per
 	// recipient as qmail-send numbers them.
 	Deliveries int
+	// Examined counts the messages read from the store to find due work,
+	// so an operator can see that waiting mail costs nothing.
+	Examined int
 }
 
 // ChannelStatus describes one channel.
@@ -232,7 +236,7 @@ func (s *Scheduler) Status() Status {
 	ch := func(c Channel) ChannelStatus {
 		return ChannelStatus{InFlight: s.inflight[c], Limit: s.o.limit(c), Transport: s.o.transport(c) != nil}
 	}
-	return Status{Remote: ch(Remote), Local: ch(Local), Deliveries: s.deliveries}
+	return Status{Remote: ch(Remote), Local: ch(Local), Deliveries: s.deliveries, Examined: s.examined}
 }
 
 // logStatusLocked logs qmail-send's status line from the current counts.

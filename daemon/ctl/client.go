@@ -64,7 +64,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	}
-	return &conn{c: nc, r: bufio.NewReader(nc), w: bufio.NewWriterSize(nc, DataChunk+5)}, nil
+	return &conn{c: nc, r: bufio.NewReader(nc), w: bufio.NewWriter(nc)}, nil
 }
 
 // request sends req and flushes.
@@ -165,14 +165,18 @@ func (e *BodyError) Error() string { return "reading the message: " + e.Err.Erro
 // Unwrap returns the cause.
 func (e *BodyError) Unwrap() error { return e.Err }
 
-// copyFrames sends body as data frames.
+// copyFrames sends body as data frames. The buffer starts small, since most
+// messages are, and grows to DataChunk for large ones.
 func copyFrames(w *bufio.Writer, body io.Reader) error {
-	buf := make([]byte, DataChunk)
+	buf := make([]byte, 8<<10)
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
 			if werr := WriteFrame(w, FrameData, buf[:n]); werr != nil {
 				return werr
+			}
+			if n == len(buf) && len(buf) < DataChunk {
+				buf = make([]byte, DataChunk)
 			}
 		}
 		if errors.Is(err, io.EOF) {

@@ -6,9 +6,9 @@ import (
 
 // Operations a Request can name.
 const (
-	OpSubmit  = "submit"  // anyone who can connect
-	OpImport  = "import"  // anyone: import the maildrop now
-	OpList    = "list"    // the rest need root, the daemon's user or admin_group
+	OpSubmit  = "submit" // anyone who can connect
+	OpImport  = "import" // anyone: import the maildrop now
+	OpList    = "list"   // the rest need root, the daemon's user or admin_group
 	OpStat    = "stat"
 	OpShow    = "show"
 	OpFlush   = "flush"

@@ -102,7 +102,7 @@ func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels
 // waits for.
 func (s *Scheduler) run(ctx context.Context, j *job) {
 	defer s.jobs.Done()
-	s.finish(j, s.deliver(ctx, j))
+	s.finish(ctx, j, s.deliver(ctx, j))
 }
 
 // deliver calls the transport, turning a panic into a deferral of the
@@ -123,7 +123,7 @@ const noResultText = "qsend transport gave no result for this recipient. (#4.3.0
 
 // finish records a job's results, then logs them, then acts on them:
 // durable first (qmail-semantics.md §3.1, markdone before anything else).
-func (s *Scheduler) finish(j *job, results []store.Result) {
+func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) {
 	now := s.clock()
 	res := make([]store.Result, len(j.Rcpts))
 	for i, idx := range j.Rcpts {
@@ -163,18 +163,36 @@ func (s *Scheduler) finish(j *job, results []store.Result) {
 	}
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.inflight[j.ch]--
 	f := s.flights[id]
 	f.jobs--
+	completing := false
 	if f.jobs == 0 {
-		delete(s.flights, id)
-		if err == nil || !isGone(err) {
-			m.ID = id
-			s.afterFlightLocked(m, err == nil, f, now)
+		if _, pending := entryKey(m); err == nil && !pending && !m.Held && !f.waiting() {
+			// Complete it here, in parallel with other jobs, so the deletes
+			// share commits; the flight keeps the loop away meanwhile.
+			completing = true
+		} else {
+			delete(s.flights, id)
+			if err == nil || !isGone(err) {
+				m.ID = id
+				s.afterFlightLocked(m, err == nil, f, now)
+			}
 		}
 	}
 	s.logStatusLocked()
+	s.mu.Unlock()
+	if completing {
+		s.complete(ctx, id, now)
+		s.mu.Lock()
+		delete(s.flights, id)
+		if f.waiting() {
+			if m, err := s.st.Get(id); err == nil {
+				s.afterFlightLocked(m, true, f, now)
+			}
+		}
+		s.mu.Unlock()
+	}
 	s.poke()
 }
 

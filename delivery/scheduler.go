@@ -58,6 +58,9 @@ type flight struct {
 	hold, del, bounce, flush bool
 }
 
+// waiting reports whether a control request waits for the flight.
+func (f *flight) waiting() bool { return f.hold || f.del || f.bounce || f.flush }
+
 // flushPass is FlushAll's pass over the whole schedule for one channel:
 // every recipient not attempted since start is due (qmail-semantics.md
 // §3.4, SIGALRM), without rewriting the store.

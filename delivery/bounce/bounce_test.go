@@ -228,6 +228,8 @@ func TestQuoteAddr(t *testing.T) {
 		{"a@b@x", `"a@b"@x`},
 		{"@x", `""@x`},
 		{"nodomain", "nodomain"},
+		{"a\nb@x\r\nX-Evil: 1", "a_b@x__X-Evil: 1"},
+		{"a\rb", "a_b"},
 		{"caf\xc3\xa9@x", "\"caf\xc3\xa9\"@x"},
 	}
 	for _, tc := range tests {

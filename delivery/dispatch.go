@@ -28,7 +28,7 @@ type job struct {
 func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels]time.Time) (waiting [numChannels]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping || s.flights[id] != nil {
+	if s.stopping || s.flights[id] != nil || s.later[id].After(now) {
 		return waiting
 	}
 	s.examined++

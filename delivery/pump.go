@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/qsend/qsend/store"
@@ -29,8 +30,11 @@ func (s *Scheduler) pump(ctx context.Context) time.Time {
 	var retryAt time.Time
 	s.mu.Lock()
 	for c := range s.from {
-		s.from[c] = minKey(s.from[c], s.low[c])
-		s.low[c] = maxKey
+		if s.low[c] != maxKey {
+			s.from[c] = minKey(s.from[c], s.low[c])
+			s.low[c] = maxKey
+			s.idle[c] = 0
+		}
 	}
 	if !s.flushReq.IsZero() {
 		for c := range s.flush {
@@ -43,12 +47,13 @@ func (s *Scheduler) pump(ctx context.Context) time.Time {
 			delete(s.later, id)
 			// Where its entry is now is unknown: rescan from the start.
 			s.from = [numChannels]key{}
+			s.idle = [numChannels]int64{}
 		} else {
 			retryAt = earliest(retryAt, t)
 		}
 	}
 	s.mu.Unlock()
-	if t := s.revisits.due(now.UnixNano(), func(k key, c Channel) { s.from[c] = minKey(s.from[c], k) }); t != 0 {
+	if t := s.revisits.due(now.UnixNano(), func(k key, c Channel) { s.from[c], s.idle[c] = minKey(s.from[c], k), 0 }); t != 0 {
 		retryAt = earliest(retryAt, time.Unix(0, t))
 	}
 
@@ -82,14 +87,29 @@ func (s *Scheduler) usable() (u [numChannels]bool, any bool) {
 
 // scanDue dispatches due entries for every usable channel, from the
 // lowest position among them, until the entries are not due yet or no
-// channel can take more. It returns the time of the first entry not yet
-// due, if a channel could still take it.
+// channel can take more. A channel whose scan found nothing more to do is
+// skipped until its position is lowered or its next entry falls due. It
+// returns when the loop should scan again unless woken.
 func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 	nowN := now.UnixNano()
+	// scan lists the channels to scan: usable and with work.
+	scan := func() (u [numChannels]bool, any bool, wake int64) {
+		usable, _ := s.usable()
+		for _, c := range channels {
+			switch {
+			case !usable[c]:
+			case s.idle[c] == 0 || s.idle[c] <= nowN:
+				u[c], any = true, true
+			case wake == 0 || s.idle[c] < wake:
+				wake = s.idle[c]
+			}
+		}
+		return u, any, wake
+	}
 	for ctx.Err() == nil {
-		u, any := s.usable()
+		u, any, wake := scan()
 		if !any {
-			return time.Time{}
+			return wakeTime(wake)
 		}
 		start := maxKey
 		for _, c := range channels {
@@ -105,13 +125,14 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 		for _, k := range batch {
 			if k.at > nowN {
 				for _, c := range channels {
-					if u[c] && s.from[c].less(k) {
-						s.from[c] = k
+					if u[c] && !k.less(s.from[c]) {
+						s.from[c], s.idle[c] = k, k.at
 					}
 				}
-				return time.Unix(0, k.at)
+				_, _, wake = scan()
+				return wakeTime(wake)
 			}
-			if u, any = s.usable(); !any || ctx.Err() != nil {
+			if u, any, _ = scan(); !any || ctx.Err() != nil {
 				return time.Time{}
 			}
 			var relevant [numChannels]bool
@@ -134,10 +155,24 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 			}
 		}
 		if len(batch) < batchSize {
-			return time.Time{} // the end of the schedule
+			// The end of the schedule: nothing more until something changes.
+			for _, c := range channels {
+				if u[c] {
+					s.idle[c] = math.MaxInt64
+				}
+			}
+			return time.Time{}
 		}
 	}
 	return time.Time{}
+}
+
+// wakeTime turns an idle time into the loop's wake-up time.
+func wakeTime(at int64) time.Time {
+	if at == 0 || at == math.MaxInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, at)
 }
 
 // scanFlush continues FlushAll's pass for every usable channel: every

@@ -45,7 +45,11 @@ type Scheduler struct {
 	later      map[store.ID]time.Time // messages left alone after a store error, until then
 
 	// Owned by the loop goroutine.
-	from     [numChannels]key // every due entry below it needing the channel is handled
+	from [numChannels]key // every due entry below it needing the channel is handled
+	// idle[c] is when the channel's scan has work again if nothing lowers
+	// its position: the time of the first entry not due, or math.MaxInt64
+	// at the end of the schedule; 0 means scan now.
+	idle     [numChannels]int64
 	flush    [numChannels]flushPass
 	revisits revisits
 	batch    []key
@@ -123,6 +127,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	// A new run rereads the schedule from its start.
 	s.from = [numChannels]key{}
+	s.idle = [numChannels]int64{}
 	s.flush = [numChannels]flushPass{}
 	s.revisits = revisits{}
 
@@ -219,7 +224,8 @@ func (s *Scheduler) noteChangedLocked(m store.Message) {
 
 // Reconfigure applies new options (SIGHUP): concurrency, lifetime, retry,
 // routing, transports and bounce settings. The store cannot change, and
-// a nil Now keeps the clock in use.
+// a nil Now keeps the clock in use. As the routing may have changed, the
+// loop looks at the due part of the schedule once more.
 func (s *Scheduler) Reconfigure(o Options) {
 	s.mu.Lock()
 	o.Store = s.st
@@ -227,6 +233,7 @@ func (s *Scheduler) Reconfigure(o Options) {
 		o.Now = s.o.Now
 	}
 	s.o = o.withDefaults()
+	s.low = [numChannels]key{}
 	s.mu.Unlock()
 	s.poke()
 }

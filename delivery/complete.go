@@ -27,7 +27,9 @@ func (s *Scheduler) complete(ctx context.Context, id store.ID, now time.Time) {
 		}
 		return
 	}
-	if _, pending := entryKey(m); pending || m.Held {
+	// A held message whose recipients are all final completes too: nothing
+	// is left to hold (the store schedules it for completion).
+	if _, pending := entryKey(m); pending {
 		return // changed since the walk
 	}
 	s.mu.Lock()

@@ -118,13 +118,11 @@ func (s *Scheduler) deleteLocked(id store.ID) error {
 
 // GiveUp marks every recipient of message id that is not final Failed,
 // with its last result and a line saying the postmaster cancelled
-// delivery, and releases the message if held, so its completion (the
-// bounce, then deletion) comes next: the store puts a message whose
-// recipients are all final at the head of the schedule. It is
-// Scheduler.Bounce's work, and what `qsend queue bounce` does to the
-// file when the daemon is not running. The results are recorded before
-// the release, so a crash between the two leaves the message held with
-// the decision kept.
+// delivery, in one transaction, so its completion (the bounce, then
+// deletion) comes next: the store puts a message whose recipients are all
+// final at the head of the schedule, held or not. It is Scheduler.Bounce's
+// work, and what `qsend queue bounce` does to the file when the daemon is
+// not running.
 func GiveUp(st *store.Store, id store.ID, now time.Time) (store.Message, error) {
 	m, err := st.Get(id)
 	if err != nil {
@@ -141,11 +139,7 @@ func GiveUp(st *store.Store, id store.ID, now time.Time) (store.Message, error) 
 			return store.Message{}, fmt.Errorf("giving up on message %d: %w", id, err)
 		}
 	}
-	if m.Held {
-		if err := st.SetHeld(id, false); err != nil {
-			return store.Message{}, fmt.Errorf("giving up on message %d: %w", id, err)
-		}
-		m.Held = false
-	}
+	// A held message whose recipients are all final is due for completion
+	// (the store's schedule rules), so it bounces without a release.
 	return m, nil
 }

@@ -168,7 +168,7 @@ func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) 
 	f.jobs--
 	completing := false
 	if f.jobs == 0 {
-		if _, pending := entryKey(m); err == nil && !pending && !m.Held && !f.waiting() {
+		if _, pending := entryKey(m); err == nil && !pending && !f.waiting() {
 			// Complete it here, in parallel with other jobs, so the deletes
 			// share commits; the flight keeps the loop away meanwhile.
 			completing = true

@@ -61,14 +61,6 @@ func entryKey(m store.Message) (k key, ok bool) {
 	return k, ok
 }
 
-// scheduleSeeker is a store that can start a schedule walk at a key. The
-// store offers only walks from the head today; with a seek, finding due
-// work after a long run of blocked entries costs O(log n) instead of
-// stepping a cursor over them.
-type scheduleSeeker interface {
-	ScanScheduleFrom(at time.Time, id store.ID, fn func(at time.Time, id store.ID) bool) error
-}
-
 // entries returns up to n schedule entries at or after start, in order;
 // with completions set it returns only entries due for completion (time
 // 0), else only the others. The store's walk holds a read transaction, so
@@ -86,12 +78,11 @@ func (s *Scheduler) entries(start key, n int, completions bool) ([]key, error) {
 		out = append(out, k)
 		return len(out) < n
 	}
-	var err error
-	if sk, ok := any(s.st).(scheduleSeeker); ok && start.at != 0 {
-		err = sk.ScanScheduleFrom(time.Unix(0, start.at), start.id, fn)
-	} else {
-		err = s.st.ScanSchedule(fn)
+	from := time.Time{} // completions (time 0) are at the head
+	if start.at != 0 {
+		from = time.Unix(0, start.at)
 	}
+	err := s.st.ScanScheduleFrom(from, start.id, fn)
 	s.batch = out
 	return out, err
 }

@@ -6,15 +6,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// wantSched applies the schedule rules to a message: a held message has no
-// entry; one with a recipient not yet final is due at the earliest
-// NextAttempt of those recipients; one whose recipients are all final is
-// due "for completion" at time 0, which sorts first, so the scheduler
-// queues the bounce it owes, if any, and deletes it.
+// wantSched applies the schedule rules to a message: one whose recipients
+// are all final is due "for completion" at time 0, which sorts first, so
+// the scheduler queues the bounce it owes, if any, and deletes it; this
+// holds even for a held message, since nothing is left to hold. Otherwise a
+// held message has no entry, and one with a recipient not yet final is due
+// at the earliest NextAttempt of those recipients.
 func (r *record) wantSched() (at int64, ok bool) {
-	if r.Held {
-		return 0, false
-	}
 	found := false
 	for _, rc := range r.Recipients {
 		if rc.State.Final() {
@@ -26,6 +24,9 @@ func (r *record) wantSched() (at int64, ok bool) {
 		if !found || n < at {
 			at, found = n, true
 		}
+	}
+	if found && r.Held {
+		return 0, false
 	}
 	return at, true
 }
@@ -54,14 +55,20 @@ func updateSched(tx *bolt.Tx, r *record) error {
 
 // ScanSchedule calls fn for each schedule entry in (time, id) order,
 // starting with the earliest, until fn returns false. The time is the zero
-// time for a message whose recipients are all final; held messages have
-// no entry.
+// time for a message whose recipients are all final; held messages that
+// still have work have no entry.
 //
 // The whole walk runs in one read transaction, which blocks growth of the
 // file's memory map for writers while it lasts: fn must be quick (copy
 // the entry into a heap or a slice and return), never wait for I/O or for
 // other calls to the store.
 func (s *Store) ScanSchedule(fn func(at time.Time, id ID) bool) error {
+	return s.ScanScheduleFrom(time.Time{}, 0, fn)
+}
+
+// ScanScheduleFrom is ScanSchedule starting at the first entry at or after
+// (at, id), found in O(log n); the zero time starts at the head.
+func (s *Store) ScanScheduleFrom(at time.Time, id ID, fn func(at time.Time, id ID) bool) error {
 	// A panic in fn is the caller's and is passed on as it is; one in
 	// bbolt means a damaged page and becomes an error.
 	var fnPanic any
@@ -75,7 +82,7 @@ func (s *Store) ScanSchedule(fn func(at time.Time, id ID) bool) error {
 	}
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSched).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		for k, _ := c.Seek(schedKey(toNanos(at), id)); k != nil; k, _ = c.Next() {
 			at, id, ok := parseSchedKey(k)
 			if !ok {
 				return errBadSchedKey(k)

@@ -51,9 +51,9 @@ func TestScheduleRules(t *testing.T) {
 			{rec(Result{Index: 1, State: Deferred, At: t0, Next: at(2 * time.Hour)}), nil},
 			{hold(false), tp(at(time.Hour))},
 		}},
-		{"held and final stays unscheduled until released", 1, false, []step{
+		{"held and final is due for completion: nothing is left to hold", 1, false, []step{
 			{hold(true), nil},
-			{rec(Result{Index: 0, State: Delivered, At: t0}), nil},
+			{rec(Result{Index: 0, State: Delivered, At: t0}), zero},
 			{hold(false), zero},
 		}},
 		{"reschedule moves every non-final recipient", 3, false, []step{

@@ -198,8 +198,9 @@ func TestQueueCommands(t *testing.T) {
 		t.Fatalf("show of a malformed id: exit %d: %s", code, errOut)
 	}
 
-	// Bouncing gives up on the message: it leaves the queue and a bounce to
-	// its sender takes its place.
+	// Bouncing gives up on the message, held or not: it leaves the queue
+	// and a bounce to its sender takes its place.
+	s.mustRun("queue", "hold", id(0))
 	s.mustRun("queue", "bounce", id(0))
 	waitFor(t, "the bounce", func() bool {
 		got := s.listJSON()

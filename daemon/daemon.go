@@ -13,8 +13,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"os/user"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -278,11 +276,3 @@ func (d *Daemon) received(pid, uid int, t time.Time) string {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
-
-// userName is uid's login name, or the number.
-func userName(uid int) string {
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		return u.Username
-	}
-	return strconv.Itoa(uid)
-}

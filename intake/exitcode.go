@@ -3,7 +3,6 @@ package intake
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"syscall"
 )
 
@@ -117,13 +116,4 @@ func Describe(code int) (text string, permanent bool) {
 		return "qq permanent problem (#5.3.0)", true
 	}
 	return "qq temporary problem (#4.3.0)", false
-}
-
-// CodeName is a short name for a qmail-queue exit code, for logs.
-func CodeName(code int) string {
-	text, _ := Describe(code)
-	if text == "" {
-		return strconv.Itoa(code)
-	}
-	return strconv.Itoa(code) + " (" + text + ")"
 }

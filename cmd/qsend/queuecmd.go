@@ -73,8 +73,19 @@ func (o *offline) Apply(_ context.Context, op string, ids []store.ID) ([]ctl.IDE
 	return failed, nil
 }
 
+// withBackend runs fn on the daemon, or on the queue file when no daemon
+// runs (read-only, with a shared lock, unless write).
+func (a *app) withBackend(write bool, fn func(queueBackend) error) error {
+	b, done, err := a.backend(write)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(b)
+}
+
 // backend connects to the daemon, or opens the queue file when no daemon
-// runs. Reading commands open the file read-only (a shared lock).
+// runs.
 func (a *app) backend(write bool) (queueBackend, func(), error) {
 	cfg, _, err := a.loadConfig()
 	if err != nil {
@@ -114,12 +125,7 @@ func (a *app) queueCmd() *cobra.Command {
 		Short: "List queued messages in qmail-qread's layout, or as JSON lines",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			b, done, err := a.backend(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			return a.list(b, asJSON)
+			return a.withBackend(false, func(b queueBackend) error { return a.list(b, asJSON) })
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "one JSON object per message")
@@ -128,17 +134,13 @@ func (a *app) queueCmd() *cobra.Command {
 		Short: "Count queued messages, as qmail-qstat does",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			b, done, err := a.backend(false)
-			if err != nil {
+			return a.withBackend(false, func(b queueBackend) error {
+				s, err := b.Stat(context.Background())
+				if err == nil {
+					writeStat(a.stdout, s)
+				}
 				return err
-			}
-			defer done()
-			s, err := b.Stat(context.Background())
-			if err != nil {
-				return err
-			}
-			writeStat(a.stdout, s)
-			return nil
+			})
 		},
 	}
 	show := &cobra.Command{
@@ -150,17 +152,14 @@ func (a *app) queueCmd() *cobra.Command {
 			if err != nil {
 				return exitf(1, "%v", err)
 			}
-			b, done, err := a.backend(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			sh, err := b.Show(context.Background(), id)
-			if err != nil {
-				return exitf(1, "%v", err)
-			}
-			writeShow(a.stdout, sh)
-			return nil
+			return a.withBackend(false, func(b queueBackend) error {
+				sh, err := b.Show(context.Background(), id)
+				if err != nil {
+					return exitf(1, "%v", err)
+				}
+				writeShow(a.stdout, sh)
+				return nil
+			})
 		},
 	}
 	q.AddCommand(list, stat, show)
@@ -197,22 +196,19 @@ func (a *app) applyCmd(op, short string) *cobra.Command {
 				}
 				ids = append(ids, id)
 			}
-			b, done, err := a.backend(true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			failed, err := b.Apply(context.Background(), op, ids)
-			if err != nil {
-				return exitf(1, "%v", err)
-			}
-			for _, f := range failed {
-				fmt.Fprintf(a.stderr, "qsend: %s %d: %s\n", op, f.ID, f.Error)
-			}
-			if len(failed) > 0 {
-				return exitf(1, "")
-			}
-			return nil
+			return a.withBackend(true, func(b queueBackend) error {
+				failed, err := b.Apply(context.Background(), op, ids)
+				if err != nil {
+					return exitf(1, "%v", err)
+				}
+				for _, f := range failed {
+					fmt.Fprintf(a.stderr, "qsend: %s %d: %s\n", op, f.ID, f.Error)
+				}
+				if len(failed) > 0 {
+					return exitf(1, "")
+				}
+				return nil
+			})
 		},
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"syscall"
-	"time"
 
 	"github.com/qsend/qsend/store"
 )
@@ -238,6 +237,3 @@ func (c *Client) Apply(ctx context.Context, op string, ids []store.ID) ([]IDErro
 	resp, err := c.do(ctx, Request{Op: op, IDs: ids}, nil)
 	return resp.Failed, err
 }
-
-// DefaultTimeout bounds an exchange when the caller's context has none.
-const DefaultTimeout = 5 * time.Minute

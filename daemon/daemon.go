@@ -23,6 +23,7 @@ import (
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/store"
@@ -53,6 +54,7 @@ type Daemon struct {
 	admins   atomic.Pointer[admins]
 	invokers intake.Invokers
 	imports  chan chan struct{}
+	route    func(addr string) delivery.Channel
 }
 
 // Run starts the daemon with the configuration cfg (which Load built from
@@ -73,6 +75,9 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		return err
 	}
 	d.admins.Store(&a)
+	if d.route, err = Router(cfg); err != nil {
+		return err
+	}
 	if err := prepare(d.layout, a.gid); err != nil {
 		return err
 	}
@@ -167,6 +172,7 @@ func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
 		ConcurrencyRemote: cfg.ConcurrencyRemote,
 		ConcurrencyLocal:  cfg.ConcurrencyLocal,
 		QueueLifetime:     cfg.QueueLifetime,
+		Route:             d.route,
 		Bounce: delivery.BounceSettings{
 			BounceFrom:       cfg.BounceFrom,
 			BounceHost:       cfg.BounceHost,
@@ -174,6 +180,23 @@ func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
 			DoubleBounceHost: cfg.DoubleBounceHost,
 		},
 	}
+}
+
+// Router is qmail-send's choice between the local and the remote channel
+// for a recipient (delivery/rewrite), from locals, virtualdomains,
+// percenthack and envnoathost. Until local delivery exists, local
+// recipients wait in the queue rather than going to a remote server.
+func Router(cfg *config.Config) (func(addr string) delivery.Channel, error) {
+	rules, err := rewrite.New(cfg.EnvNoAtHost, cfg.Locals, cfg.PercentHack, cfg.VirtualDomains)
+	if err != nil {
+		return nil, err
+	}
+	return func(addr string) delivery.Channel {
+		if local, _ := rules.Rewrite(addr); local {
+			return delivery.Local
+		}
+		return delivery.Remote
+	}, nil
 }
 
 // reload reads the configuration again (SIGHUP). A configuration that does
@@ -189,6 +212,12 @@ func (d *Daemon) reload() {
 		d.log.Error("reload failed, keeping the old configuration", "err", err)
 		return
 	}
+	route, err := Router(cfg)
+	if err != nil {
+		d.log.Error("reload failed, keeping the old configuration", "err", err)
+		return
+	}
+	d.route = route
 	changed := cfg.Diff(d.cfg)
 	for _, key := range changed {
 		switch key {

@@ -380,3 +380,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestQueueListChannels: qmail-qread's local/remote column follows
+// qmail-send's rewrite (locals defaults to me; envnoathost completes bare
+// names; virtualdomains).
+func TestQueueListChannels(t *testing.T) {
+	s := newSite(t)
+	s.writeControl("virtualdomains", "lists.example.org:lists\n")
+	s.startDaemon()
+	if code, errOut := s.queue("Subject: x\n\nbody\n", envelope("a@b", "postmaster", "joe@test.example", "l@lists.example.org", "far@example.net")); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	out := s.mustRun("queue", "list")
+	for _, want := range []string{"\tlocal\tpostmaster\n", "\tlocal\tjoe@test.example\n", "\tlocal\tl@lists.example.org\n", "\tremote\tfar@example.net\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("queue list lacks %q:\n%s", want, out)
+		}
+	}
+}

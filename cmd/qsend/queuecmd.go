@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/daemon"
 	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/delivery"
@@ -75,27 +76,27 @@ func (o *offline) Apply(_ context.Context, op string, ids []store.ID) ([]ctl.IDE
 
 // withBackend runs fn on the daemon, or on the queue file when no daemon
 // runs (read-only, with a shared lock, unless write).
-func (a *app) withBackend(write bool, fn func(queueBackend) error) error {
-	b, done, err := a.backend(write)
+func (a *app) withBackend(write bool, fn func(queueBackend, *config.Config) error) error {
+	cfg, _, err := a.loadConfig()
+	if err != nil {
+		return exitf(2, "configuration: %v", err)
+	}
+	b, done, err := a.backend(cfg, write)
 	if err != nil {
 		return err
 	}
 	defer done()
-	return fn(b)
+	return fn(b, cfg)
 }
 
 // backend connects to the daemon, or opens the queue file when no daemon
 // runs.
-func (a *app) backend(write bool) (queueBackend, func(), error) {
-	cfg, _, err := a.loadConfig()
-	if err != nil {
-		return nil, nil, exitf(2, "configuration: %v", err)
-	}
+func (a *app) backend(cfg *config.Config, write bool) (queueBackend, func(), error) {
 	l := ctl.LayoutOf(cfg.StateDir)
 	client := ctl.NewClient(l.Socket)
 	// A stat is the cheapest question that proves a daemon answers.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_, err = client.Stat(ctx)
+	_, err := client.Stat(ctx)
 	cancel()
 	if err == nil {
 		return client, func() {}, nil
@@ -125,7 +126,13 @@ func (a *app) queueCmd() *cobra.Command {
 		Short: "List queued messages in qmail-qread's layout, or as JSON lines",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return a.withBackend(false, func(b queueBackend) error { return a.list(b, asJSON) })
+			return a.withBackend(false, func(b queueBackend, cfg *config.Config) error {
+				route, err := daemon.Router(cfg)
+				if err != nil {
+					return exitf(2, "configuration: %v", err)
+				}
+				return a.list(b, asJSON, route)
+			})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "one JSON object per message")
@@ -134,7 +141,7 @@ func (a *app) queueCmd() *cobra.Command {
 		Short: "Count queued messages, as qmail-qstat does",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return a.withBackend(false, func(b queueBackend) error {
+			return a.withBackend(false, func(b queueBackend, _ *config.Config) error {
 				s, err := b.Stat(context.Background())
 				if err == nil {
 					writeStat(a.stdout, s)
@@ -152,7 +159,7 @@ func (a *app) queueCmd() *cobra.Command {
 			if err != nil {
 				return exitf(1, "%v", err)
 			}
-			return a.withBackend(false, func(b queueBackend) error {
+			return a.withBackend(false, func(b queueBackend, _ *config.Config) error {
 				sh, err := b.Show(context.Background(), id)
 				if err != nil {
 					return exitf(1, "%v", err)
@@ -196,7 +203,7 @@ func (a *app) applyCmd(op, short string) *cobra.Command {
 				}
 				ids = append(ids, id)
 			}
-			return a.withBackend(true, func(b queueBackend) error {
+			return a.withBackend(true, func(b queueBackend, _ *config.Config) error {
 				failed, err := b.Apply(context.Background(), op, ids)
 				if err != nil {
 					return exitf(1, "%v", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/delivery"
 	"github.com/qsend/qsend/store"
 )
 
@@ -18,7 +19,7 @@ import (
 const qreadDate = "2 Jan 2006 15:04:05 GMT"
 
 // list prints every message, in qmail-qread's layout or as JSON lines.
-func (a *app) list(b queueBackend, asJSON bool) error {
+func (a *app) list(b queueBackend, asJSON bool, route func(string) delivery.Channel) error {
 	w := bufio.NewWriter(a.stdout)
 	defer w.Flush()
 	enc := json.NewEncoder(w)
@@ -26,7 +27,7 @@ func (a *app) list(b queueBackend, asJSON bool) error {
 		if asJSON {
 			return enc.Encode(jsonMessage(m))
 		}
-		writeQread(w, m)
+		writeQread(w, m, route)
 		return nil
 	})
 }
@@ -34,7 +35,7 @@ func (a *app) list(b queueBackend, asJSON bool) error {
 // writeQread prints one message as qmail-qread does: a summary line, then a
 // line per recipient, "  done" before the finished ones. qsend adds "held"
 // where qmail-qread has only "bouncing".
-func writeQread(w io.Writer, m store.Message) {
+func writeQread(w io.Writer, m store.Message, route func(string) delivery.Channel) {
 	fmt.Fprintf(w, "%s  #%d  %d  <%s> ", m.Born.UTC().Format(qreadDate), m.ID, m.Size, printable(m.Sender))
 	bouncing := false
 	for _, r := range m.Recipients {
@@ -52,8 +53,7 @@ func writeQread(w io.Writer, m store.Message) {
 		if r.State.Final() {
 			done = "  done"
 		}
-		// Every recipient is remote until local delivery exists.
-		fmt.Fprintf(w, "%s\tremote\t%s\n", done, printable(r.Addr))
+		fmt.Fprintf(w, "%s\t%s\t%s\n", done, route(r.Addr), printable(r.Addr))
 	}
 }
 

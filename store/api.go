@@ -92,6 +92,9 @@ type Message struct {
 	Size       int64       `json:"size"` // body bytes as stored
 	Held       bool        `json:"held"`
 	Intake     Intake      `json:"intake"`
+	// Warned is set once a delay warning about the message was queued,
+	// so the sender gets at most one.
+	Warned bool `json:"warned"`
 }
 
 // NewMessage is what Enqueue needs besides the body.
@@ -106,6 +109,12 @@ type NewMessage struct {
 	// nothing and returns that message's id with ErrDuplicate. The key is
 	// kept until ForgetKey or until the message it names is deleted.
 	DedupeKey string
+	// WarnedOf, when not 0, is the message this one is a delay warning
+	// about: the transaction that stores it (or finds it already stored
+	// under DedupeKey) also sets that message's Warned flag, so a warning
+	// is queued at most once however the process stops. A WarnedOf that
+	// no longer exists is ignored.
+	WarnedOf ID
 }
 
 // Result is the outcome of one attempt for one recipient (by index into
@@ -117,6 +126,11 @@ type Result struct {
 	At    time.Time
 	// Next is the next attempt time for a Deferred result.
 	Next time.Time
+	// NotAttempted marks a Deferred result that was a wait, not an
+	// attempt (the destination is backed off or busy): it sets only the
+	// recipient's next attempt time, and its last result when Text is not
+	// empty, and leaves Attempts and LastAttempt as they were.
+	NotAttempted bool
 }
 
 // Errors returned by the store. Test with errors.Is.

@@ -19,12 +19,15 @@ type record struct {
 	// keys are the dedupe keys naming this message (the reverse
 	// reference Delete uses to remove them).
 	keys []string
+	// warnedOf is NewMessage.WarnedOf of a message being enqueued; it is
+	// not stored.
+	warnedOf ID
 }
 
 // Metadata encoding, version 1 (all integers are Go varints or uvarints):
 //
 //	byte     codecVersion
-//	uvarint  flags (flagHeld, flagScheduled)
+//	uvarint  flags (flagHeld, flagScheduled, flagWarned)
 //	varint   schedule key time
 //	string   sender
 //	varint   born (unix ns)
@@ -37,13 +40,16 @@ type record struct {
 //	         varint next attempt, varint last attempt, string last result
 //
 // A string is a uvarint length followed by its bytes. Times are unix
-// nanoseconds with 0 for the zero time.
+// nanoseconds with 0 for the zero time. flagWarned was added later
+// without a new version: records written before it lack the bit, which
+// reads as Warned false.
 const codecVersion = 1
 
 const (
 	flagHeld      = 1 << 0
 	flagScheduled = 1 << 1
-	knownFlags    = flagHeld | flagScheduled
+	flagWarned    = 1 << 2
+	knownFlags    = flagHeld | flagScheduled | flagWarned
 )
 
 // encodeRecord returns the stored form of r. It allocates a new slice
@@ -66,6 +72,9 @@ func encodeRecord(r *record) []byte {
 	}
 	if r.scheduled {
 		flags |= flagScheduled
+	}
+	if r.Warned {
+		flags |= flagWarned
 	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendVarint(b, r.sched)
@@ -119,6 +128,7 @@ func decodeRecord(id ID, b []byte) (*record, error) {
 	}
 	r.Held = flags&flagHeld != 0
 	r.scheduled = flags&flagScheduled != 0
+	r.Warned = flags&flagWarned != 0
 	r.sched = d.varint()
 	r.Sender = d.string()
 	r.Born = fromNanos(d.varint())

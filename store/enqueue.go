@@ -79,6 +79,7 @@ func newRecord(m NewMessage) *record {
 	if m.DedupeKey != "" {
 		r.keys = []string{m.DedupeKey}
 	}
+	r.warnedOf = m.WarnedOf
 	return r
 }
 
@@ -95,7 +96,7 @@ func (s *Store) enqueueSmall(rec *record, body []byte) (ID, error) {
 		if k := dedupeOf(rec); k != "" {
 			if old := tx.Bucket(bucketDedupe).Get([]byte(k)); old != nil {
 				dup = idFromKey(old)
-				return nil
+				return markWarned(tx, rec.warnedOf)
 			}
 		}
 		n, err := tx.Bucket(bucketMsg).NextSequence()
@@ -138,7 +139,30 @@ func insertRecord(tx *bolt.Tx, r *record) error {
 	if err := tx.Bucket(bucketMsg).Put(idKey(r.ID), encodeRecord(r)); err != nil {
 		return err
 	}
+	if err := markWarned(tx, r.warnedOf); err != nil {
+		return err
+	}
 	return addStats(tx, r.contribution())
+}
+
+// markWarned sets the Warned flag of message id, if id is not 0 and the
+// message exists. The flag changes no index or counter.
+func markWarned(tx *bolt.Tx, id ID) error {
+	if id == 0 {
+		return nil
+	}
+	r, err := loadRecord(tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.Warned {
+		return nil
+	}
+	r.Warned = true
+	return tx.Bucket(bucketMsg).Put(idKey(id), encodeRecord(r))
 }
 
 // enqueueLarge stores a body of more than one chunk without holding it in
@@ -147,8 +171,9 @@ func insertRecord(tx *bolt.Tx, r *record) error {
 // clears the mark in one batched transaction. A crash before that last
 // commit leaves a partial body, which Open removes.
 func (s *Store) enqueueLarge(ctx context.Context, rec *record, body io.Reader, first, second []byte, eof bool) (ID, error) {
-	if k := dedupeOf(rec); k != "" {
-		// Cheap early answer; the final transaction checks again.
+	if k := dedupeOf(rec); k != "" && rec.warnedOf == 0 {
+		// Cheap early answer; the final transaction checks again (and
+		// sets the flag of a WarnedOf, which this read cannot).
 		var dup ID
 		err := s.db.View(func(tx *bolt.Tx) error {
 			if old := tx.Bucket(bucketDedupe).Get([]byte(k)); old != nil {
@@ -180,6 +205,9 @@ func (s *Store) enqueueLarge(ctx context.Context, rec *record, body io.Reader, f
 			if old := tx.Bucket(bucketDedupe).Get([]byte(k)); old != nil {
 				dup = idFromKey(old)
 				if err := deleteBody(tx, id); err != nil {
+					return err
+				}
+				if err := markWarned(tx, rec.warnedOf); err != nil {
 					return err
 				}
 				return tx.Bucket(bucketPartial).Delete(idKey(id))

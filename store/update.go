@@ -53,7 +53,8 @@ func (s *Store) mutate(op string, id ID, fn func(r *record) error) (*record, err
 // recipients and returns the updated message. Each result counts an
 // attempt and sets the recipient's state, last result text and last
 // attempt time, and for Deferred its next attempt time (a zero Next means
-// due at once). The change is durable before Record returns: a recipient
+// due at once); a NotAttempted result sets only the next attempt time and
+// a non-empty text. The change is durable before Record returns: a recipient
 // result is on disk before anything acts on it (qmail-semantics.md §3.1,
 // markdone before the next step). A result for a recipient out of range,
 // already final, or given twice, or with a state other than Deferred,
@@ -75,9 +76,21 @@ func (s *Store) Record(id ID, results []Result) (Message, error) {
 			if res.State != Deferred && !res.State.Final() {
 				return fmt.Errorf("message %d: result state %s for recipient %d: %w", id, res.State, res.Index, ErrInvalid)
 			}
+			if res.NotAttempted && res.State != Deferred {
+				return fmt.Errorf("message %d: recipient %d: a %s result cannot be one not attempted: %w", id, res.Index, res.State, ErrInvalid)
+			}
 		}
 		for _, res := range results {
 			rc := &r.Recipients[res.Index]
+			if res.NotAttempted {
+				// A wait, not an attempt: the recipient keeps its count.
+				rc.State = Deferred
+				rc.NextAttempt = res.Next.Round(0)
+				if res.Text != "" {
+					rc.LastResult = res.Text
+				}
+				continue
+			}
 			rc.State = res.State
 			rc.LastResult = res.Text
 			rc.LastAttempt = res.At.Round(0)

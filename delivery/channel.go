@@ -44,7 +44,10 @@ type Job struct {
 
 // Transport delivers one job and returns one store.Result per Job.Rcpts
 // entry, in the same order, with State Delivered, Deferred or Failed and
-// a qmail-remote-style text; the scheduler fills Index, At and Next. When
+// a qmail-remote-style text; the scheduler fills Index, At and Next. A
+// Deferred result may be marked NotAttempted when the recipient was not
+// tried (its destination is backed off or busy): it then costs no attempt,
+// and a non-zero Next in it is kept as the time to try again. When
 // ctx ends the transport stops and returns Deferred for every recipient it
 // did not finish. A missing result counts as a deferral.
 type Transport interface {

@@ -16,7 +16,7 @@ type job struct {
 	ch      Channel
 	tr      Transport
 	numbers []int     // delivery number of each recipient, for the log
-	next    time.Time // retry time of a deferral, from the pass start
+	start   time.Time // when the pass started (dispatch)
 	dying   bool      // the pass is the message's last (qmail-semantics.md §3.2)
 }
 
@@ -73,7 +73,7 @@ func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels
 			Job:   Job{Msg: m, Rcpts: due[c], Body: func() (io.ReadCloser, error) { return s.st.Body(id) }},
 			ch:    c,
 			tr:    tr,
-			next:  s.o.Retry(c, m.Born, now),
+			start: now,
 			dying: dying,
 		}
 		for _, i := range due[c] {
@@ -124,24 +124,41 @@ const noResultText = "qsend transport gave no result for this recipient. (#4.3.0
 // finish records a job's results, then logs them, then acts on them:
 // durable first (qmail-semantics.md §3.1, markdone before anything else).
 func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) {
-	now := s.clock()
+	s.mu.Lock()
+	now, retry := s.o.Now(), s.o.Retry
+	s.mu.Unlock()
 	res := make([]store.Result, len(j.Rcpts))
 	for i, idx := range j.Rcpts {
+		rc := j.Msg.Recipients[idx]
 		r := store.Result{State: store.Deferred, Text: noResultText}
 		if i < len(results) {
 			r.State, r.Text = results[i].State, results[i].Text
+			r.NotAttempted, r.Next = results[i].NotAttempted, results[i].Next
 		}
 		if r.State != store.Delivered && r.State != store.Failed {
 			r.State = store.Deferred
 		}
+		if r.State != store.Deferred {
+			r.NotAttempted = false
+		}
 		if r.State == store.Deferred && j.dying {
 			// qmail-semantics.md §3.2: in the last pass a deferral is a
-			// failure, with the reason added on a line of its own.
-			r.State, r.Text = store.Failed, appendLine(r.Text, dyingText)
+			// failure, with the reason added on a line of its own. A wait
+			// that was no attempt fails with the last attempt's reason.
+			if r.NotAttempted && r.Text == "" {
+				r.Text = rc.LastResult
+			}
+			r.State, r.Text, r.NotAttempted = store.Failed, appendLine(r.Text, dyingText), false
 		}
 		r.Index, r.At = idx, now
-		if r.State == store.Deferred {
-			r.Next = j.next
+		if r.State == store.Deferred && (!r.NotAttempted || r.Next.IsZero()) {
+			// A transport's own Next counts only for a wait (a backed-off
+			// destination knows when it is worth trying again).
+			n := rc.Attempts + 1
+			if r.NotAttempted {
+				n = max(rc.Attempts, 1)
+			}
+			r.Next = retry(Deferral{Channel: j.ch, Born: j.Msg.Born, Start: j.start, End: now, N: n})
 		}
 		res[i] = r
 	}

@@ -31,9 +31,9 @@ type Options struct {
 	// QueueLifetime is how long a message may stay queued before its next
 	// pass is its last (qmail-semantics.md §3.2); 0 means one week.
 	QueueLifetime time.Duration
-	// Retry gives a deferred recipient's next attempt for a pass started
-	// at now; nil means NextRetry, qmail's formula.
-	Retry  func(ch Channel, born, now time.Time) time.Time
+	// Retry gives a deferred recipient's next attempt (see RetryFunc);
+	// nil means QmailRetry, qmail's formula.
+	Retry  func(d Deferral) time.Time
 	Bounce BounceSettings
 	// ShutdownGrace is how long Run waits for running jobs after its
 	// context ends before canceling them; 0 means DefaultShutdownGrace.
@@ -54,7 +54,7 @@ func (o Options) withDefaults() Options {
 		o.QueueLifetime = DefaultQueueLifetime
 	}
 	if o.Retry == nil {
-		o.Retry = NextRetry
+		o.Retry = QmailRetry
 	}
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = DefaultShutdownGrace

@@ -18,7 +18,7 @@ func TestTimerWakes(t *testing.T) {
 	e := newEnv(t, func(o *Options) {
 		o.Remote = tr
 		o.Now = nil
-		o.Retry = func(_ Channel, _, now time.Time) time.Time { return now.Add(100 * time.Millisecond) }
+		o.Retry = func(d Deferral) time.Time { return d.Start.Add(100 * time.Millisecond) }
 	})
 	e.clock.Set(time.Now())
 	m := e.enqueue("joe@example.com", "a@x.example")

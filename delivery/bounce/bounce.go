@@ -2,6 +2,9 @@
 // (qmail-semantics.md §3.5, qmail-send.c addbounce and injectbounce): the
 // failure notice to the sender, the double bounce to the postmaster when
 // a bounce fails, and the decision to discard a failed double bounce.
+// With Format FormatDSN the same notices are RFC 3464 delivery status
+// notifications instead, and ComposeDelay writes the delay warning qmail
+// does not have.
 package bounce
 
 import (
@@ -24,7 +27,28 @@ type Settings struct {
 	BounceHost       string // its domain, also named in the text
 	DoubleBounceTo   string // local part of the double-bounce recipient, e.g. postmaster
 	DoubleBounceHost string // its domain
+	// Format is FormatQmail ("" too), qmail's text layout, or FormatDSN.
+	Format string
+	// MaxBody is, for FormatDSN, the largest original returned whole; a
+	// larger one comes back as its header only (text/rfc822-headers).
+	// 0 returns headers only. qmail's format always returns everything.
+	MaxBody int64
+
+	// token, when set, replaces the random MIME boundary and Message-ID
+	// part (tests need fixed output).
+	token string
 }
+
+// Bounce formats (config key bounce.format).
+const (
+	FormatQmail = "qmail"
+	FormatDSN   = "dsn"
+)
+
+// DefaultMaxBody is the suggested MaxBody, 1 MiB: enough for the text
+// of nearly any message, so the sender sees what bounced, without mailing
+// a 50 MB attachment back. (Postfix's bounce_size_limit is 50000 bytes.)
+const DefaultMaxBody = 1 << 20
 
 // Kind says what Compose made of a failed message.
 type Kind int
@@ -80,7 +104,8 @@ func DedupeKey(id store.ID) string { return "bounce:" + id.String() }
 // the queuing process, as qmail-queue's pid in qmail ("qp").
 //
 // For kinds Discard and DiscardDouble nothing is to be queued: the
-// NewMessage is empty and the reader nil.
+// NewMessage is empty and the reader nil. Double bounces and discards
+// are decided the same way in both formats.
 func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody io.Reader, now time.Time, pid int) (store.NewMessage, io.Reader, Kind) {
 	sender := strings.TrimSuffix(orig.Sender, verpSuffix)
 	doubleTo := s.DoubleBounceTo + "@" + s.DoubleBounceHost
@@ -94,6 +119,16 @@ func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody 
 	kind, from, to := Single, "", sender
 	if sender == "" {
 		kind, from, to = Double, DoubleBounceSender, doubleTo
+	}
+	nm := store.NewMessage{
+		Sender:     from,
+		Recipients: []string{to},
+		Born:       now,
+		Intake:     store.Intake{Protocol: "bounce", UID: os.Getuid(), PID: pid},
+		DedupeKey:  DedupeKey(orig.ID),
+	}
+	if s.Format == FormatDSN {
+		return nm, composeDSN(s, orig, failed, origBody, now, pid, to, kind), kind
 	}
 
 	var b strings.Builder
@@ -120,14 +155,6 @@ func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody 
 		b.WriteString("--- Below this line is the original bounce.\n\n")
 	}
 	b.WriteString("Return-Path: <" + quoteAddr(sender) + ">\n")
-
-	nm := store.NewMessage{
-		Sender:     from,
-		Recipients: []string{to},
-		Born:       now,
-		Intake:     store.Intake{Protocol: "bounce", UID: os.Getuid(), PID: pid},
-		DedupeKey:  DedupeKey(orig.ID),
-	}
 	return nm, io.MultiReader(strings.NewReader(b.String()), origBody), kind
 }
 

@@ -18,6 +18,7 @@ type job struct {
 	numbers []int     // delivery number of each recipient, for the log
 	start   time.Time // when the pass started (dispatch)
 	dying   bool      // the pass is the message's last (qmail-semantics.md §3.2)
+	warn    bool      // queue the message's delay warning first
 }
 
 // dispatch starts message id's due recipients, one job per channel whose
@@ -63,6 +64,9 @@ func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels
 	}
 	// qmail-semantics.md §3.2: dying is decided when the pass starts.
 	dying := now.After(m.Born.Add(s.o.QueueLifetime))
+	// Decided here, when the message is read anyway, so a warning costs
+	// no scan of its own; the first job started queues it.
+	warn := s.o.DelayWarning > 0 && !m.Warned && !dying && now.Sub(m.Born) >= s.o.DelayWarning
 	started := false
 	for _, c := range channels {
 		tr := s.o.transport(c)
@@ -75,7 +79,9 @@ func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels
 			tr:    tr,
 			start: now,
 			dying: dying,
+			warn:  warn,
 		}
+		warn = false
 		for _, i := range due[c] {
 			s.deliveries++
 			j.numbers = append(j.numbers, s.deliveries)
@@ -102,6 +108,9 @@ func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels
 // waits for.
 func (s *Scheduler) run(ctx context.Context, j *job) {
 	defer s.jobs.Done()
+	if j.warn {
+		s.delayWarning(ctx, j.Msg, j.start)
+	}
 	s.finish(ctx, j, s.deliver(ctx, j))
 }
 

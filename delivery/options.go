@@ -35,6 +35,11 @@ type Options struct {
 	// nil means QmailRetry, qmail's formula.
 	Retry  func(d Deferral) time.Time
 	Bounce BounceSettings
+	// DelayWarning, when positive, sends a message's sender one delay
+	// warning (bounce.ComposeDelay) once the message is older than this
+	// and still has recipients to try, as Postfix's delay_warning_time;
+	// 0 sends none, as qmail.
+	DelayWarning time.Duration
 	// ShutdownGrace is how long Run waits for running jobs after its
 	// context ends before canceling them; 0 means DefaultShutdownGrace.
 	ShutdownGrace time.Duration

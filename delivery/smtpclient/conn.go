@@ -1,0 +1,296 @@
+package smtpclient
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
+
+// Conn is one SMTP connection, greeted and ready for transactions. It is
+// not safe for concurrent use.
+type Conn struct {
+	o      Options
+	addr   netip.AddrPort
+	host   string
+	raw    net.Conn     // the TCP connection
+	tc     *timeoutConn // raw with a deadline on every read and write
+	r      *bufio.Reader
+	w      *bufio.Writer
+	ext    Extensions
+	tls    *tls.ConnectionState
+	broken atomic.Bool // a network error, a 421, or cancellation
+	dirty  bool        // a transaction was begun: RSET before the next
+}
+
+// timeoutConn puts a deadline of d on every read and write
+// (control/timeoutremote, qmail-semantics.md §1.2).
+type timeoutConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (t *timeoutConn) Read(p []byte) (int, error) {
+	if err := t.Conn.SetReadDeadline(time.Now().Add(t.d)); err != nil {
+		return 0, err
+	}
+	return t.Conn.Read(p)
+}
+
+func (t *timeoutConn) Write(p []byte) (int, error) {
+	if err := t.Conn.SetWriteDeadline(time.Now().Add(t.d)); err != nil {
+		return 0, err
+	}
+	return t.Conn.Write(p)
+}
+
+// errUnusable is the Err of an *Error for a connection that a network
+// error, a 421 or cancellation has ended.
+var errUnusable = errors.New("connection is no longer usable")
+
+// Dial connects to addr, reads the greeting, says EHLO (HELO when EHLO gets
+// a 5xx), starts TLS when offered and Options.TLSConfig(host) is not nil,
+// then says EHLO again. host is the MX host name (for TLS and for the
+// caller's texts); it may be "". Every failure is an *Error; the connection
+// is then closed.
+func Dial(ctx context.Context, addr netip.AddrPort, host string, o Options) (*Conn, error) {
+	o = o.withDefaults()
+	d := net.Dialer{Timeout: o.ConnectTimeout}
+	raw, err := d.DialContext(ctx, "tcp", addr.String())
+	if err != nil {
+		return nil, &Error{Stage: StageConnect, Err: err}
+	}
+	c := &Conn{o: o, addr: addr, host: host, raw: raw, tc: &timeoutConn{Conn: raw, d: o.Timeout}}
+	c.setStream(c.tc)
+	stop := c.watch(ctx)
+	defer stop()
+	if err := c.greet(ctx); err != nil {
+		c.abandon()
+		return nil, c.ctxErr(ctx, err)
+	}
+	return c, nil
+}
+
+// setStream puts a fresh reader and writer over rw; anything the old
+// reader had buffered is dropped (RFC 3207 §6, CVE-2011-0411).
+func (c *Conn) setStream(rw net.Conn) {
+	c.r = bufio.NewReaderSize(rw, max(c.o.MaxLineLength+2, 4096))
+	c.w = bufio.NewWriterSize(rw, 32*1024)
+}
+
+// watch closes the connection when ctx is done before the returned stop
+// function is called.
+func (c *Conn) watch(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, func() {
+		c.broken.Store(true)
+		c.raw.Close()
+	})
+}
+
+// ctxErr replaces the network error caused by closing the connection on
+// cancellation by the context's error.
+func (c *Conn) ctxErr(ctx context.Context, err error) error {
+	var e *Error
+	if ctx.Err() != nil && errors.As(err, &e) && e.Reply == nil {
+		e.Err = fmt.Errorf("%w (%w)", ctx.Err(), e.Err)
+	}
+	return err
+}
+
+// greet reads the greeting, says EHLO or HELO, and starts TLS.
+func (c *Conn) greet(ctx context.Context) error {
+	rep, err := c.read(StageGreeting)
+	if err != nil {
+		return err
+	}
+	// qmail-semantics.md §1.1: anything but 220 is "greeting failed". A 554
+	// greeting (RFC 5321 §3.1) is permanent for this host only; the caller
+	// may try the next MX as Postfix's smtp_skip_5xx_greeting does.
+	if rep.Code != 220 {
+		return &Error{Stage: StageGreeting, Reply: &rep}
+	}
+	if err := c.hello(); err != nil {
+		return err
+	}
+	if !c.ext.StartTLS || c.o.TLSConfig == nil {
+		return nil
+	}
+	cfg := c.o.TLSConfig(c.host)
+	if cfg == nil {
+		return nil
+	}
+	return c.startTLS(ctx, cfg)
+}
+
+// hello says EHLO, and HELO when EHLO gets a 5xx (qmail-semantics.md §1.3,
+// RFC 5321 §3.2).
+func (c *Conn) hello() error {
+	rep, err := c.cmd(StageHelo, "EHLO "+c.o.HeloHost)
+	if err != nil {
+		return err
+	}
+	if rep.Positive() {
+		c.ext = parseExtensions(rep.Lines)
+		return nil
+	}
+	if rep.Code < 500 {
+		return &Error{Stage: StageHelo, Reply: &rep}
+	}
+	c.ext = Extensions{}
+	rep, err = c.cmd(StageHelo, "HELO "+c.o.HeloHost)
+	if err != nil {
+		return err
+	}
+	if !rep.Positive() {
+		return &Error{Stage: StageHelo, Reply: &rep}
+	}
+	return nil
+}
+
+// startTLS runs STARTTLS (RFC 3207 §4) and greets again over TLS.
+func (c *Conn) startTLS(ctx context.Context, cfg *tls.Config) error {
+	rep, err := c.cmd(StageStartTLS, "STARTTLS")
+	if err != nil {
+		return err
+	}
+	if rep.Code != 220 {
+		return &Error{Stage: StageStartTLS, Reply: &rep}
+	}
+	// Whatever the server sent after its 220 is in c.r and is dropped by
+	// setStream below: only bytes read through TLS count (RFC 3207 §6; the
+	// client side of CVE-2011-0411, which qmail-remote has,
+	// qmail-semantics.md §1.6).
+	tc := tls.Client(c.tc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.broken.Store(true)
+		return &Error{Stage: StageStartTLS, Err: err}
+	}
+	st := tc.ConnectionState()
+	c.tls = &st
+	c.setStream(tc)
+	// RFC 3207 §4.2: forget what was learnt before TLS and ask again.
+	c.ext = Extensions{}
+	return c.hello()
+}
+
+// Ext returns the extensions the server announced (after TLS when TLS is on).
+func (c *Conn) Ext() Extensions { return c.ext }
+
+// TLS returns the TLS state and true when TLS was started.
+func (c *Conn) TLS() (tls.ConnectionState, bool) {
+	if c.tls == nil {
+		return tls.ConnectionState{}, false
+	}
+	return *c.tls, true
+}
+
+// Addr returns the address connected to.
+func (c *Conn) Addr() netip.AddrPort { return c.addr }
+
+// Host returns the host name given to Dial.
+func (c *Conn) Host() string { return c.host }
+
+// Usable reports whether the connection can take another transaction: false
+// after a network error, a 421, a malformed reply or cancellation.
+func (c *Conn) Usable() bool { return !c.broken.Load() }
+
+// Reset sends RSET (RFC 5321 §4.1.1.5), for reuse between messages.
+func (c *Conn) Reset(ctx context.Context) error {
+	if !c.Usable() {
+		return &Error{Stage: StageMail, Err: errUnusable}
+	}
+	stop := c.watch(ctx)
+	defer stop()
+	rep, err := c.cmd(StageMail, "RSET")
+	if err != nil {
+		return c.ctxErr(ctx, err)
+	}
+	if !rep.Positive() {
+		return &Error{Stage: StageMail, Reply: &rep}
+	}
+	c.dirty = false
+	return nil
+}
+
+// Quit sends QUIT, waits briefly for the reply, and closes the connection.
+// Like qmail-remote (qmail-semantics.md §1.1) it does not insist on the reply.
+func (c *Conn) Quit() error {
+	if c.Usable() {
+		c.tc.d = min(c.tc.d, quitWait)
+		if _, err := c.cmd(StageMail, "QUIT"); err == nil {
+			c.broken.Store(true)
+		}
+	}
+	return c.Close()
+}
+
+// Close closes the connection without QUIT.
+func (c *Conn) Close() error {
+	c.broken.Store(true)
+	err := c.raw.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// abandon sends QUIT if the connection still works, then closes it.
+func (c *Conn) abandon() {
+	c.Quit()
+}
+
+// cmd writes one command line and reads its reply.
+func (c *Conn) cmd(stage Stage, line string) (Reply, error) {
+	if err := c.write(stage, line); err != nil {
+		return Reply{}, err
+	}
+	if err := c.flush(stage, false); err != nil {
+		return Reply{}, err
+	}
+	return c.read(stage)
+}
+
+// write buffers one command line.
+func (c *Conn) write(stage Stage, line string) error {
+	c.w.WriteString(line)
+	if _, err := c.w.WriteString("\r\n"); err != nil {
+		return c.netErr(stage, err, false)
+	}
+	return nil
+}
+
+func (c *Conn) flush(stage Stage, afterDot bool) error {
+	if err := c.w.Flush(); err != nil {
+		return c.netErr(stage, err, afterDot)
+	}
+	return nil
+}
+
+// read reads one reply; a 421 marks the connection unusable (RFC 5321
+// §3.8: the server is closing the channel).
+func (c *Conn) read(stage Stage) (Reply, error) {
+	return c.readAfter(stage, false)
+}
+
+func (c *Conn) readAfter(stage Stage, afterDot bool) (Reply, error) {
+	rep, err := readReply(c.r, c.o.MaxLineLength)
+	if err != nil {
+		return Reply{}, c.netErr(stage, err, afterDot)
+	}
+	if rep.Code == 421 {
+		c.broken.Store(true)
+		c.raw.Close()
+	}
+	return rep, nil
+}
+
+func (c *Conn) netErr(stage Stage, err error, afterDot bool) error {
+	c.broken.Store(true)
+	c.raw.Close()
+	return &Error{Stage: stage, Err: err, AfterDot: afterDot}
+}

@@ -1,0 +1,11 @@
+// Package smtpclient is qsend's SMTP client: it connects to one mail
+// exchanger, greets it (EHLO with HELO fallback), starts TLS when offered and
+// asked to, and runs mail transactions with or without PIPELINING, returning
+// one structured result per recipient. It never logs and never decides about
+// retries or other mail exchangers; the remote transport does that with the
+// results and errors it returns.
+//
+// The wire behaviour follows qmail-remote with the TLS patch
+// (qmail-semantics.md §1.1–1.3, §1.6) and RFC 5321, with the deviations
+// documented where they are made.
+package smtpclient

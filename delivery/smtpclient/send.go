@@ -1,0 +1,416 @@
+package smtpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Envelope is the sender and recipients of one message.
+type Envelope struct {
+	Sender string // "" for the null sender (bounces)
+	Rcpts  []string
+}
+
+// Message is a stored message to transfer.
+type Message struct {
+	// Body is the message as stored: lines end in LF (or CRLF), maybe
+	// without a final line end. When the envelope needs more than one
+	// transaction (MaxRcpts, 452 carry-over) the body is read again from
+	// the start, which needs an io.Seeker (an *os.File or *bytes.Reader).
+	Body     io.Reader
+	Size     int64 // stored size, for SIZE= (RFC 1870)
+	EightBit bool  // the body has bytes over 127: BODY=8BITMIME when offered (RFC 6152)
+}
+
+// State is what became of one recipient.
+type State int
+
+// The states of a recipient. The zero value is Deferred: a recipient whose
+// fate is unknown is tried again.
+const (
+	Deferred  State = iota // try again later
+	Delivered              // the server took responsibility for the message
+	Failed                 // permanently refused
+)
+
+// String returns "delivered", "deferred" or "failed".
+func (s State) String() string {
+	switch s {
+	case Delivered:
+		return "delivered"
+	case Deferred:
+		return "deferred"
+	case Failed:
+		return "failed"
+	}
+	return "state " + strconv.Itoa(int(s))
+}
+
+// RcptResult is the outcome for one recipient.
+type RcptResult struct {
+	Reply    Reply // the reply that decided this recipient (RCPT's, DATA's or the final one)
+	Stage    Stage
+	State    State
+	AfterDot bool // the connection failed after the final dot: possible duplicate
+}
+
+// Synthetic reply texts for refusals decided before anything is sent.
+const (
+	textNeedUTF8  = "5.6.7 the address needs SMTPUTF8, which the server does not offer"
+	textTooBig    = "5.3.4 message size %d exceeds the server's limit %d"
+	textNoReread  = "4.3.0 the message cannot be read again for another transaction"
+	textRereadErr = "4.3.0 unable to read the message again: %v"
+)
+
+// Send runs one or more transactions for env on the connection and returns
+// one result per env.Rcpts entry, in order. err != nil means the connection
+// is unusable (network error, malformed reply, or 421); the results then
+// still say what is known: recipients already decided keep their results,
+// the others are Deferred with Stage and AfterDot set accordingly.
+func (c *Conn) Send(ctx context.Context, env Envelope, msg Message) ([]RcptResult, error) {
+	res := make([]RcptResult, len(env.Rcpts))
+	for i := range res {
+		res[i].Stage = StageMail
+	}
+	if len(env.Rcpts) == 0 {
+		return res, nil
+	}
+	if !c.Usable() {
+		return res, &Error{Stage: StageMail, Err: errUnusable}
+	}
+	stop := c.watch(ctx)
+	defer stop()
+
+	utf8 := needsUTF8(env)
+	if utf8 && !c.ext.SMTPUTF8 {
+		// RFC 6531 §3.2: without SMTPUTF8 the message cannot go to this
+		// server; nothing is sent.
+		setAll(res, all(len(res)), synthetic(553, textNeedUTF8), StageMail)
+		return res, nil
+	}
+	if c.ext.Size > 0 && msg.Size > c.ext.Size {
+		// RFC 1870 §6: do not send a message larger than the limit.
+		setAll(res, all(len(res)), synthetic(552, fmt.Sprintf(textTooBig, msg.Size, c.ext.Size)), StageMail)
+		return res, nil
+	}
+
+	t := &txn{c: c, env: env, msg: msg, res: res, decided: make([]bool, len(res)), utf8: utf8}
+	pending := all(len(res))
+	bodyUsed := false
+	for len(pending) > 0 {
+		if bodyUsed {
+			if rep, ok := rewind(msg.Body); !ok {
+				setAll(res, pending, rep, StageData)
+				return res, nil
+			}
+		}
+		if c.dirty {
+			if err := c.Reset(ctx); err != nil {
+				t.fail(err, nil, pending)
+				return res, c.ctxErr(ctx, err)
+			}
+		}
+		n := min(c.o.MaxRcpts, len(pending))
+		batch, rest := pending[:n], pending[n:]
+		carry, mailRep, err := t.run(batch)
+		bodyUsed = bodyUsed || t.bodyRead
+		if err != nil {
+			t.fail(err, batch, rest)
+			return res, c.ctxErr(ctx, err)
+		}
+		if mailRep != nil {
+			// MAIL refused: the sender is refused for every recipient.
+			setAll(res, rest, *mailRep, StageMail)
+			return res, nil
+		}
+		pending = append(carry[:len(carry):len(carry)], rest...)
+	}
+	return res, nil
+}
+
+// rewind seeks the body back to its start for another transaction.
+func rewind(body io.Reader) (Reply, bool) {
+	s, ok := body.(io.Seeker)
+	if !ok {
+		return synthetic(451, textNoReread), false
+	}
+	if _, err := s.Seek(0, io.SeekStart); err != nil {
+		return synthetic(451, fmt.Sprintf(textRereadErr, err)), false
+	}
+	return Reply{}, true
+}
+
+// txn carries the state of Send across its transactions.
+type txn struct {
+	c        *Conn
+	env      Envelope
+	msg      Message
+	res      []RcptResult
+	decided  []bool
+	utf8     bool
+	bodyRead bool
+}
+
+// decide records the reply that decided recipient i.
+func (t *txn) decide(i int, rep Reply, stage Stage) {
+	t.res[i] = RcptResult{Reply: rep, Stage: stage, State: stateOf(rep)}
+	t.decided[i] = true
+}
+
+// fail marks every undecided recipient Deferred after err ended the
+// connection; AfterDot applies to those of the current transaction only.
+func (t *txn) fail(err error, batch, rest []int) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Stage: StageMail, Err: err}
+	}
+	mark := func(idx []int, afterDot bool) {
+		for _, i := range idx {
+			if t.decided[i] {
+				continue
+			}
+			t.res[i] = RcptResult{Stage: e.Stage, State: Deferred, AfterDot: afterDot}
+			if e.Reply != nil {
+				t.res[i].Reply = *e.Reply
+			}
+		}
+	}
+	mark(batch, e.AfterDot)
+	mark(rest, false)
+}
+
+// mailCommand builds MAIL FROM with the parameters the server offers.
+func (t *txn) mailCommand() string {
+	c := t.c
+	s := "MAIL FROM:<" + t.env.Sender + ">"
+	if c.ext.SizeOffered && t.msg.Size > 0 {
+		s += " SIZE=" + strconv.FormatInt(t.msg.Size, 10) // RFC 1870 §6
+	}
+	if t.msg.EightBit && c.ext.EightBitMIME {
+		s += " BODY=8BITMIME" // RFC 6152 §3
+	}
+	if t.utf8 {
+		s += " SMTPUTF8" // RFC 6531 §3.4
+	}
+	return s
+}
+
+// closing handles a 421 (RFC 5321 §3.8): the recipients of batch not yet
+// decided get the reply, and the connection is done.
+func (t *txn) closing(rep Reply, stage Stage, batch []int) error {
+	for _, i := range batch {
+		if !t.decided[i] {
+			t.decide(i, rep, stage)
+		}
+	}
+	return &Error{Stage: stage, Reply: &rep}
+}
+
+// run is one transaction for the recipients in batch. It returns the
+// recipients refused with "too many recipients" that may be tried in the
+// next transaction, MAIL's reply when MAIL was refused, or an error that
+// ends the connection.
+func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
+	c := t.c
+	pipe := c.ext.Pipelining
+	for _, i := range batch {
+		t.decided[i] = false
+	}
+	// RFC 2920 §3.1: with PIPELINING, MAIL, the RCPTs and DATA go in one
+	// write and the replies are read in order afterwards.
+	if err := c.write(StageMail, t.mailCommand()); err != nil {
+		return nil, nil, err
+	}
+	if pipe {
+		for _, i := range batch {
+			c.write(StageRcpt, "RCPT TO:<"+t.env.Rcpts[i]+">")
+		}
+		c.write(StageData, "DATA")
+	}
+	if err := c.flush(StageMail, false); err != nil {
+		return nil, nil, err
+	}
+	c.dirty = true
+	mrep, err := c.read(StageMail)
+	if err != nil {
+		return nil, nil, err
+	}
+	if mrep.Code == 421 {
+		return nil, nil, t.closing(mrep, StageMail, batch)
+	}
+	mailOK := mrep.Positive()
+	if !mailOK {
+		for _, i := range batch {
+			t.decide(i, mrep, StageMail)
+		}
+		if !pipe {
+			return nil, &mrep, nil
+		}
+	}
+
+	var accepted, refused452 []int
+	for _, i := range batch {
+		if !pipe {
+			if err := c.write(StageRcpt, "RCPT TO:<"+t.env.Rcpts[i]+">"); err != nil {
+				return nil, nil, err
+			}
+			if err := c.flush(StageRcpt, false); err != nil {
+				return nil, nil, err
+			}
+		}
+		rrep, err := c.read(StageRcpt)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rrep.Code == 421 {
+			return nil, nil, t.closing(rrep, StageRcpt, batch)
+		}
+		if !mailOK {
+			continue // the replies of a pipelined group after a refused MAIL
+		}
+		if rrep.Positive() {
+			accepted = append(accepted, i)
+			continue
+		}
+		t.decide(i, rrep, StageRcpt)
+		if tooManyRcpts(rrep) {
+			refused452 = append(refused452, i)
+		}
+	}
+	// RFC 5321 §4.5.3.1.10: recipients refused as too many are tried in a
+	// later transaction, when this one made progress.
+	if len(accepted) > 0 {
+		carry = refused452
+	}
+	if !pipe {
+		if len(accepted) == 0 {
+			return nil, nil, nil // no body; RSET before the next transaction
+		}
+		if err := c.write(StageData, "DATA"); err != nil {
+			return nil, nil, err
+		}
+		if err := c.flush(StageData, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	drep, err := c.read(StageData)
+	if err != nil {
+		return nil, nil, err
+	}
+	if drep.Code == 421 {
+		return nil, nil, t.closing(drep, StageData, accepted)
+	}
+	if drep.Code != 354 {
+		if !mailOK {
+			return nil, &mrep, nil
+		}
+		for _, i := range accepted {
+			t.decide(i, drep, StageData)
+		}
+		return carry, nil, nil
+	}
+	if !mailOK || len(accepted) == 0 {
+		// RFC 2920 §3.1: DATA was accepted although no recipient was; the
+		// client "should send a single dot". The reply is of no use.
+		c.write(StageBody, ".")
+		if err := c.flush(StageBody, true); err != nil {
+			return nil, nil, err
+		}
+		if _, err := c.readAfter(StageBody, true); err != nil {
+			return nil, nil, err
+		}
+		if !mailOK {
+			return nil, &mrep, nil
+		}
+		return nil, nil, nil
+	}
+
+	t.bodyRead = true
+	rerr, werr := writeBody(c.w, t.msg.Body)
+	if rerr != nil {
+		// The data cannot be ended without sending a truncated message as
+		// if whole: drop the connection instead.
+		return nil, nil, c.netErr(StageData, fmt.Errorf("reading the message: %w", rerr), false)
+	}
+	if werr != nil {
+		return nil, nil, c.netErr(StageData, werr, false)
+	}
+	// Whatever is still buffered includes the final dot: from here on a
+	// failure may leave a delivered message (qmail-semantics.md §1.1,
+	// "Possible duplicate!").
+	if err := c.flush(StageBody, true); err != nil {
+		return nil, nil, err
+	}
+	frep, err := c.readAfter(StageBody, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if frep.Code == 421 {
+		return nil, nil, t.closing(frep, StageBody, accepted)
+	}
+	for _, i := range accepted {
+		t.decide(i, frep, StageBody)
+	}
+	c.dirty = false // RFC 5321 §4.1.1.4: the reply to the dot ends the transaction
+	return carry, nil, nil
+}
+
+// tooManyRcpts reports a refusal that means "not in this transaction":
+// 452 (RFC 5321 §4.5.3.1.10) or 4.5.3 (RFC 3463 §3.6).
+func tooManyRcpts(r Reply) bool {
+	return r.Code == 452 || r.Enhanced == "4.5.3"
+}
+
+// stateOf maps a reply to a recipient state.
+func stateOf(r Reply) State {
+	switch {
+	case r.Positive():
+		return Delivered
+	case r.Code >= 500:
+		return Failed
+	}
+	return Deferred
+}
+
+// synthetic makes a reply for a decision taken without asking the server.
+func synthetic(code int, text string) Reply {
+	return Reply{Code: code, Enhanced: enhancedCode(code, text), Lines: []string{text}}
+}
+
+func setAll(res []RcptResult, idx []int, rep Reply, stage Stage) {
+	for _, i := range idx {
+		res[i] = RcptResult{Reply: rep, Stage: stage, State: stateOf(rep)}
+	}
+}
+
+func all(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// needsUTF8 reports whether an address of env is not ASCII (RFC 6531 §3.4).
+func needsUTF8(env Envelope) bool {
+	ascii := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	if !ascii(env.Sender) {
+		return true
+	}
+	for _, r := range env.Rcpts {
+		if !ascii(r) {
+			return true
+		}
+	}
+	return false
+}

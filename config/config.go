@@ -32,6 +32,15 @@ type Config struct {
 	SMTPDListen   []Listener // smtpd.listen
 	MetricsListen string     // metrics.listen
 
+	RetrySchedule string        // retry.schedule: qmail or exponential
+	RetryInitial  time.Duration // retry.initial: first wait of the exponential schedule
+	RetryMax      time.Duration // retry.max: its cap
+	RetryJitter   float64       // retry.jitter: its random spread, 0..1
+
+	BounceFormat  string        // bounce.format: qmail or dsn
+	BounceMaxBody int64         // bounce.max_body: largest original a DSN returns whole
+	DelayWarning  time.Duration // bounce.delay_warning: 0 sends no delay warnings
+
 	// Values with a qmail control file of the same name.
 	Me                string
 	DefaultDomain     string

@@ -18,6 +18,7 @@ const (
 	kAddr                  // host:port with a numeric port, or ""
 	kAddrList              // list of host:port with a numeric port
 	kListeners             // list of {address, mode}
+	kFraction              // a decimal number from 0 to 1
 )
 
 // keyDef describes one configuration key. Adding a qmail control file is
@@ -49,6 +50,20 @@ var keys = []keyDef{
 	{name: "remote.port", kind: kInt, def: "25", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemotePort }},
 	{name: "smtpd.listen", kind: kListeners, def: "127.0.0.1:2525=smtp", field: func(c *Config) any { return &c.SMTPDListen }},
 	{name: "metrics.listen", kind: kAddr, field: func(c *Config) any { return &c.MetricsListen }},
+	// Retry schedule: qmail's formula by default (qmail-semantics.md
+	// §3.2), or exponential back-off (anchors.md §0.6; defaults after
+	// Postfix's minimal_backoff_time, with a cap of 4 hours).
+	{name: "retry.schedule", kind: kString, def: "qmail", oneOf: []string{"qmail", "exponential"}, field: func(c *Config) any { return &c.RetrySchedule }},
+	{name: "retry.initial", kind: kSeconds, def: "5m", lo: int64(time.Second), hi: noMax, field: func(c *Config) any { return &c.RetryInitial }},
+	{name: "retry.max", kind: kSeconds, def: "4h", lo: int64(time.Second), hi: noMax, field: func(c *Config) any { return &c.RetryMax }},
+	{name: "retry.jitter", kind: kFraction, def: "0.2", field: func(c *Config) any { return &c.RetryJitter }},
+	// Bounces: qmail's layout by default (qmail-semantics.md §3.5) or RFC
+	// 3464 DSNs; originals over bounce.max_body come back as headers only
+	// in DSNs; delay warnings are off by default, as Postfix's
+	// delay_warning_time.
+	{name: "bounce.format", kind: kString, def: "qmail", oneOf: []string{"qmail", "dsn"}, field: func(c *Config) any { return &c.BounceFormat }},
+	{name: "bounce.max_body", kind: kInt, def: "1048576", lo: 0, hi: noMax, field: func(c *Config) any { return &c.BounceMaxBody }},
+	{name: "bounce.delay_warning", kind: kSeconds, def: "0", lo: 0, hi: noMax, field: func(c *Config) any { return &c.DelayWarning }},
 
 	// qmail control files (qmail-semantics.md §6.3, §3.6).
 	{name: "me", kind: kString, control: true, field: func(c *Config) any { return &c.Me }},

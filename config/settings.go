@@ -132,6 +132,8 @@ func formatValue(v any) string {
 		}
 	case int64:
 		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
 	case time.Duration:
 		return formatDuration(v)
 	case slog.Level:

@@ -64,11 +64,12 @@ func TestWrite(t *testing.T) {
 		t.Fatalf("%d lines for %d keys:\n%s", len(lines), len(keys), b.String())
 	}
 	want := map[string]string{
-		"concurrencyremote": "concurrencyremote = 100",
-		"me":                "me                = mx.example",
-		"rcpthosts":         "rcpthosts         = [a.example, b.example]",
-		"state_dir":         "state_dir         = /srv/qsend",
-		"helohost":          "helohost          = mx.example",
+		// The name column is as wide as the longest key, bounce.delay_warning.
+		"concurrencyremote": "concurrencyremote    = 100",
+		"me":                "me                   = mx.example",
+		"rcpthosts":         "rcpthosts            = [a.example, b.example]",
+		"state_dir":         "state_dir            = /srv/qsend",
+		"helohost":          "helohost             = mx.example",
 	}
 	origins := map[string]string{
 		"concurrencyremote": "config file " + dir + "/qsend.yaml:1",
@@ -84,7 +85,7 @@ func TestWrite(t *testing.T) {
 		if i < 0 {
 			t.Fatalf("no origin in %q", l)
 		}
-		if len(l[:i]) <= len("smtpd.listen")+3+maxAlign {
+		if len(l[:i]) <= len("bounce.delay_warning")+3+maxAlign {
 			if col >= 0 && i != col {
 				t.Errorf("origin column %d, want %d: %q", i, col, l)
 			}

@@ -15,7 +15,7 @@ import (
 
 // A parsed value is a string (kString, kPath, kAddr), []string (kList,
 // kAddrList), int64 (kInt), time.Duration (kSeconds), slog.Level (kLevel)
-// or []Listener (kListeners).
+// []Listener (kListeners) or float64 (kFraction).
 
 // listenerModes are the allowed smtpd.listen modes.
 var listenerModes = []string{"smtp", "submission", "smtps"}
@@ -52,6 +52,12 @@ func (k *keyDef) parseText(s string) (any, error) {
 			return nil, err
 		}
 		v = d
+	case kFraction:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("not a number: %q", s)
+		}
+		v = f
 	case kLevel:
 		l, ok := levels[strings.ToLower(s)]
 		if !ok {
@@ -163,6 +169,10 @@ func (k *keyDef) check(v any) error {
 			return fmt.Errorf("%s is out of range %s..%s", formatDuration(v),
 				formatDuration(time.Duration(k.lo)), formatDuration(time.Duration(k.hi)))
 		}
+	case float64:
+		if !(v >= 0 && v <= 1) { // also refuses NaN
+			return fmt.Errorf("%s is out of range 0..1", strconv.FormatFloat(v, 'g', -1, 64))
+		}
 	case []Listener:
 		seen := map[string]bool{}
 		for _, l := range v {
@@ -239,6 +249,8 @@ func (k *keyDef) set(c *Config, v any) {
 		*p = v.(slog.Level)
 	case *[]Listener:
 		*p = v.([]Listener)
+	case *float64:
+		*p = v.(float64)
 	default:
 		panic(fmt.Sprintf("config: key %s: field of unhandled type %T", k.name, p))
 	}
@@ -260,6 +272,8 @@ func (k *keyDef) get(c *Config) any {
 	case *slog.Level:
 		return *p
 	case *[]Listener:
+		return *p
+	case *float64:
 		return *p
 	}
 	panic(fmt.Sprintf("config: key %s: unhandled field type", k.name))

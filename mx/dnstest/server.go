@@ -1,0 +1,224 @@
+// Package dnstest runs a small authoritative-and-recursive-looking DNS server on
+// loopback for tests: records are added in zone-file syntax, and names can be
+// made to fail (SERVFAIL), time out or answer truncated over UDP. Other packages'
+// tests use it to exercise real DNS traffic without the network.
+package dnstest
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// negativeTTL is the SOA minimum and TTL given with NXDOMAIN and NODATA answers
+// (RFC 2308 §5: the negative TTL is the smaller of the two).
+const negativeTTL = 30
+
+// Server is a DNS server listening on UDP and TCP on the same loopback port.
+// It answers like a recursive resolver would: CNAME chains inside its data are
+// followed and returned in the answer section. Safe for concurrent use.
+type Server struct {
+	// Addr is "127.0.0.1:port", usable as a resolver address.
+	Addr string
+
+	mu       sync.Mutex
+	records  map[string][]dns.RR // lower-case owner name with trailing dot
+	servfail map[string]bool
+	drop     map[string]bool
+	truncate map[string]bool
+	queries  int
+}
+
+// Start starts a server on a free loopback port, UDP and TCP; t.Cleanup stops it.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{
+		records:  map[string][]dns.RR{},
+		servfail: map[string]bool{},
+		drop:     map[string]bool{},
+		truncate: map[string]bool{},
+	}
+	var pc net.PacketConn
+	var ln net.Listener
+	// The TCP port may be taken by someone else; pick another UDP port then.
+	for try := 0; ; try++ {
+		var err error
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("dnstest: listen udp: %v", err)
+		}
+		ln, err = net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			break
+		}
+		pc.Close()
+		if try == 20 {
+			t.Fatalf("dnstest: listen tcp: %v", err)
+		}
+	}
+	s.Addr = pc.LocalAddr().String()
+	handler := dns.HandlerFunc(s.serve)
+	for _, srv := range []*dns.Server{
+		{PacketConn: pc, Handler: handler},
+		{Listener: ln, Handler: handler},
+	} {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			srv.ActivateAndServe()
+		}()
+		<-started
+		t.Cleanup(func() {
+			srv.Shutdown()
+			<-done
+		})
+	}
+	return s
+}
+
+// Add adds records in zone-file syntax, e.g.
+// "example.com. 300 IN MX 10 mx1.example.com.". A malformed record panics:
+// it is a mistake in the test.
+func (s *Server) Add(rr ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, text := range rr {
+		r, err := dns.NewRR(text)
+		if err != nil || r == nil {
+			panic("dnstest: bad record " + text + ": " + errString(err))
+		}
+		name := strings.ToLower(r.Header().Name)
+		s.records[name] = append(s.records[name], r)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "empty"
+	}
+	return err.Error()
+}
+
+// ServFail makes the server answer SERVFAIL for name, whatever the type.
+func (s *Server) ServFail(name string) { s.set(s.servfail, name) }
+
+// Drop makes the server never answer queries for name: the client times out.
+func (s *Server) Drop(name string) { s.set(s.drop, name) }
+
+// Truncate makes UDP answers for name empty with the TC bit set (RFC 1035
+// §4.1.1); the full answer is given over TCP.
+func (s *Server) Truncate(name string) { s.set(s.truncate, name) }
+
+func (s *Server) set(m map[string]bool, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m[dns.CanonicalName(name)] = true
+}
+
+// Queries returns how many queries the server has received, over UDP and TCP.
+func (s *Server) Queries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queries
+}
+
+func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
+	s.mu.Lock()
+	s.queries++
+	if len(req.Question) != 1 {
+		s.mu.Unlock()
+		m := new(dns.Msg)
+		m.SetRcode(req, dns.RcodeFormatError)
+		w.WriteMsg(m)
+		return
+	}
+	q := req.Question[0]
+	name := dns.CanonicalName(q.Name)
+	if s.drop[name] {
+		s.mu.Unlock()
+		return
+	}
+	m := new(dns.Msg)
+	m.SetReply(req)
+	m.RecursionAvailable = true
+	if opt := req.IsEdns0(); opt != nil {
+		m.SetEdns0(opt.UDPSize(), false)
+	}
+	_, udp := w.RemoteAddr().(*net.UDPAddr)
+	switch {
+	case s.servfail[name]:
+		m.Rcode = dns.RcodeServerFailure
+	case udp && s.truncate[name]:
+		m.Truncated = true
+	default:
+		s.answer(m, name, q.Qtype)
+	}
+	s.mu.Unlock()
+	w.WriteMsg(m)
+}
+
+// answer fills m for name and qtype, following CNAMEs held by the server as a
+// recursive resolver does (RFC 1034 §3.6.2). Called with s.mu held.
+func (s *Server) answer(m *dns.Msg, name string, qtype uint16) {
+	for hops := 0; hops < 16; hops++ {
+		rrs, exists := s.records[name]
+		var cname *dns.CNAME
+		found := false
+		for _, rr := range rrs {
+			if rr.Header().Rrtype == qtype || qtype == dns.TypeANY {
+				m.Answer = append(m.Answer, dns.Copy(rr))
+				found = true
+			}
+			if c, ok := rr.(*dns.CNAME); ok {
+				cname = c
+			}
+		}
+		if found {
+			return
+		}
+		if cname != nil {
+			m.Answer = append(m.Answer, dns.Copy(cname))
+			name = dns.CanonicalName(cname.Target)
+			if s.servfail[name] {
+				m.Rcode = dns.RcodeServerFailure
+				return
+			}
+			continue
+		}
+		if !exists && !s.hasDescendant(name) {
+			m.Rcode = dns.RcodeNameError
+		}
+		m.Ns = append(m.Ns, soa(name))
+		return
+	}
+	m.Rcode = dns.RcodeServerFailure
+}
+
+// hasDescendant reports whether name is an empty non-terminal, which exists
+// and answers NODATA rather than NXDOMAIN (RFC 8020 §2).
+func (s *Server) hasDescendant(name string) bool {
+	for owner := range s.records {
+		if strings.HasSuffix(owner, "."+name) || name == "." {
+			return true
+		}
+	}
+	return false
+}
+
+func soa(name string) dns.RR {
+	return &dns.SOA{
+		Hdr:     dns.RR_Header{Name: name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: negativeTTL},
+		Ns:      "ns.dnstest.",
+		Mbox:    "hostmaster.dnstest.",
+		Serial:  1,
+		Refresh: 3600,
+		Retry:   600,
+		Expire:  86400,
+		Minttl:  negativeTTL,
+	}
+}

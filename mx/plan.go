@@ -1,0 +1,180 @@
+package mx
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+)
+
+// Plan says where to deliver mail for a domain.
+type Plan struct {
+	Domain string // the ASCII (A-label) form that was looked up
+	Hosts  []Host // in the order to try
+	Port   int    // from an smtproutes entry; 0 means the caller's default (remote.port)
+	Route  string // the smtproutes entry used ("example.com:relay.example.net:2525"), "" for MX
+}
+
+// Host is one place to connect to.
+type Host struct {
+	Name  string       // MX exchange, route relay or the domain itself (A fallback); "" for an IP literal
+	Pref  int          // MX preference; 0 for the A fallback, a route or a literal
+	Addrs []netip.Addr // IPv6 first, then IPv4
+}
+
+// Plan says where to deliver mail for domain: the recipient domain, in any
+// case, possibly internationalised, with or without a trailing dot, or an
+// address literal "[1.2.3.4]" / "[IPv6:2001:db8::1]" (a bare dotted quad is a
+// literal too, as in qmail). Failures are *Error.
+func (r *Resolver) Plan(ctx context.Context, domain string) (Plan, error) {
+	domain = strings.TrimSuffix(domain, ".")
+	if addr, ok, err := parseLiteral(domain); ok {
+		if err != nil {
+			return Plan{}, errNoHost(domain, err)
+		}
+		return r.finish(Plan{Domain: domain}, []candidate{{addrs: hostAddrs{addrs: []netip.Addr{addr}}}}, true)
+	}
+	ascii, err := toASCII(domain)
+	if err != nil {
+		return Plan{}, errNoHost(domain, err)
+	}
+	if key, route, ok := r.routes.lookup(ascii); ok {
+		return r.planRoute(ctx, ascii, key, route)
+	}
+	return r.planMX(ctx, ascii)
+}
+
+// candidate is a host with the outcome of its address lookups.
+type candidate struct {
+	name  string
+	pref  int
+	addrs hostAddrs
+}
+
+// planMX follows RFC 5321 §5.1 and qmail's dns_mxip (qmail-semantics.md §1.2).
+func (r *Resolver) planMX(ctx context.Context, domain string) (Plan, error) {
+	ans, err := r.lookup(ctx, domain, dns.TypeMX)
+	if err != nil {
+		return Plan{}, errSoftDNS(domain, err)
+	}
+	var cands []candidate
+	switch ans.kind {
+	case nxDomain:
+		return Plan{}, errNoHost(domain, nil)
+	case noData:
+		// No MX: the domain itself is the implicit MX with preference 0
+		// (RFC 5321 §5.1).
+		cands = []candidate{{name: domain}}
+	case found:
+		cands = r.exchangers(ans.rrs)
+		if cands == nil {
+			// A null MX: the domain accepts no mail, and there is no
+			// fallback to its address records (RFC 7505 §3, §4.1).
+			return Plan{}, errNullMX(domain)
+		}
+	}
+
+	var wg sync.WaitGroup
+	for i := range cands {
+		wg.Go(func() { cands[i].addrs = r.addrs(ctx, cands[i].name) })
+	}
+	wg.Wait()
+	return r.finish(Plan{Domain: domain}, cands, true)
+}
+
+// exchangers returns the MX hosts sorted by preference, equal preferences
+// shuffled (RFC 5321 §5.1), or nil for a null MX. A "." exchange among
+// others is ignored (RFC 7505 §3 forbids the mix; the other hosts are usable).
+func (r *Resolver) exchangers(rrs []dns.RR) []candidate {
+	var cands []candidate
+	for _, rr := range rrs {
+		mx, ok := rr.(*dns.MX)
+		if !ok || mx.Mx == "." {
+			continue
+		}
+		cands = append(cands, candidate{name: normalName(mx.Mx), pref: int(mx.Preference)})
+	}
+	slices.SortStableFunc(cands, func(a, b candidate) int { return a.pref - b.pref })
+	for i := 0; i < len(cands); {
+		j := i + 1
+		for j < len(cands) && cands[j].pref == cands[i].pref {
+			j++
+		}
+		if j-i > 1 {
+			run := cands[i:j]
+			r.shuffle(len(run), func(a, b int) { run[a], run[b] = run[b], run[a] })
+		}
+		i = j
+	}
+	return cands
+}
+
+// planRoute plans delivery to an smtproutes relay: its addresses only, no
+// MX lookup, all addresses accepted even if they are this host's
+// (qmail-semantics.md §1.2).
+func (r *Resolver) planRoute(ctx context.Context, domain, key string, route Route) (Plan, error) {
+	p := Plan{Domain: domain, Port: route.Port, Route: key + ":" + route.String()}
+	if addr, ok, err := parseLiteral(route.Relay); ok {
+		if err != nil { // ParseRoutes checked it; kept for safety
+			return Plan{}, errNoHost(route.Relay, err)
+		}
+		return r.finish(p, []candidate{{addrs: hostAddrs{addrs: []netip.Addr{addr}}}}, false)
+	}
+	relay := normalName(route.Relay)
+	c := candidate{name: relay, addrs: r.addrs(ctx, relay)}
+	if len(c.addrs.addrs) == 0 && c.addrs.err == nil && c.addrs.nx {
+		return Plan{}, errNoHost(relay, nil)
+	}
+	return r.finish(p, []candidate{c}, false)
+}
+
+// finish applies the rule for this host as MX (when selfCheck), drops hosts
+// without addresses, caps the addresses and classifies what is left.
+func (r *Resolver) finish(p Plan, cands []candidate, selfCheck bool) (Plan, error) {
+	if selfCheck {
+		// If this host is an MX, only MXes with a strictly lower preference
+		// may be used, or mail would loop (qmail-semantics.md §1.2).
+		self := -1
+		for _, c := range cands {
+			if (r.me != "" && c.name == r.me || slices.ContainsFunc(c.addrs.addrs, r.isLocal)) &&
+				(self < 0 || c.pref < self) {
+				self = c.pref
+			}
+		}
+		if self >= 0 {
+			cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.pref >= self })
+			if len(cands) == 0 {
+				return Plan{}, errSelfMX(p.Domain)
+			}
+		}
+	}
+	var temp error
+	left := r.maxAddrs
+	for _, c := range cands {
+		if c.addrs.err != nil && len(c.addrs.addrs) == 0 {
+			temp = errors.Join(temp, c.addrs.err)
+		}
+		if len(c.addrs.addrs) == 0 || left == 0 {
+			continue
+		}
+		addrs := c.addrs.addrs[:min(left, len(c.addrs.addrs))]
+		left -= len(addrs)
+		p.Hosts = append(p.Hosts, Host{Name: c.name, Pref: c.pref, Addrs: slices.Clone(addrs)})
+	}
+	if len(p.Hosts) > 0 {
+		return p, nil
+	}
+	if temp != nil {
+		return Plan{}, errSoftDNS(p.Domain, temp)
+	}
+	return Plan{}, errNoMX(p.Domain)
+}
+
+// isContextErr reports whether err is a cancelled or expired context.
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

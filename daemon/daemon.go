@@ -6,6 +6,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,9 +24,12 @@ import (
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/delivery/remote"
 	"github.com/qsend/qsend/delivery/rewrite"
+	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
+	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/store"
 )
 
@@ -54,7 +58,41 @@ type Daemon struct {
 	admins   atomic.Pointer[admins]
 	invokers intake.Invokers
 	imports  chan chan struct{}
+	derived  derived
+	remote   *remote.Transport
+}
+
+// derived is what the daemon builds from the configuration and that can
+// still be wrong in ways Load does not see: the rewrite rules, smtproutes,
+// the retry schedule. It is built before the queue is opened at start, and
+// before anything changes on reload.
+type derived struct {
 	route    func(addr string) delivery.Channel
+	resolver *mx.Resolver
+	retry    func(delivery.Deferral) time.Time
+}
+
+func derive(cfg *config.Config) (derived, error) {
+	var d derived
+	var err error
+	if d.route, err = Router(cfg); err != nil {
+		return d, err
+	}
+	if d.resolver, err = Resolver(cfg); err != nil {
+		return d, err
+	}
+	if d.retry, err = delivery.RetryFunc(cfg.RetrySchedule, cfg.RetryInitial, cfg.RetryMax, cfg.RetryJitter); err != nil {
+		return d, fmt.Errorf("retry (%s): %w", cfg.Origin("retry.max"), err)
+	}
+	return d, nil
+}
+
+// restartKeys take effect only at the next start: they shape the queue
+// file, the log, or the remote transport's connections.
+var restartKeys = map[string]bool{
+	"state_dir": true, "store.batch_delay": true, "log.format": true,
+	"smtproutes": true, "dns.resolvers": true, "remote.port": true, "me": true,
+	"helohost": true, "timeoutconnect": true, "timeoutremote": true,
 }
 
 // Run starts the daemon with the configuration cfg (which Load built from
@@ -75,7 +113,7 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		return err
 	}
 	d.admins.Store(&a)
-	if d.route, err = Router(cfg); err != nil {
+	if d.derived, err = derive(cfg); err != nil {
 		return err
 	}
 	if err := prepare(d.layout, a.gid); err != nil {
@@ -100,6 +138,8 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		ln.Close()
 		return fmt.Errorf("opening the trigger %s: %w", d.layout.Trigger, err)
 	}
+	d.remote = remote.New(RemoteOptions(cfg, d.derived.resolver, log))
+	defer d.remote.Close()
 	d.sched = delivery.New(d.schedulerOptions(cfg))
 	stats, _ := d.store.Stats()
 	log.Info("qsend daemon started", "state_dir", cfg.StateDir, "messages", stats.Messages, "pid", os.Getpid())
@@ -163,21 +203,26 @@ loop:
 }
 
 // schedulerOptions maps the configuration onto the scheduler's options.
-// Remote and local delivery are not built yet: without a transport, due
-// mail stays queued and nothing claims to have delivered it.
+// Local delivery is not built yet: without its transport, local mail stays
+// queued and nothing claims to have delivered it.
 func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
 	return delivery.Options{
 		Store:             d.store,
 		Logger:            d.log,
+		Remote:            d.remote,
 		ConcurrencyRemote: cfg.ConcurrencyRemote,
 		ConcurrencyLocal:  cfg.ConcurrencyLocal,
 		QueueLifetime:     cfg.QueueLifetime,
-		Route:             d.route,
+		Route:             d.derived.route,
+		Retry:             d.derived.retry,
+		DelayWarning:      cfg.DelayWarning,
 		Bounce: delivery.BounceSettings{
 			BounceFrom:       cfg.BounceFrom,
 			BounceHost:       cfg.BounceHost,
 			DoubleBounceTo:   cfg.DoubleBounceTo,
 			DoubleBounceHost: cfg.DoubleBounceHost,
+			Format:           cfg.BounceFormat,
+			MaxBody:          cfg.BounceMaxBody,
 		},
 	}
 }
@@ -199,6 +244,36 @@ func Router(cfg *config.Config) (func(addr string) delivery.Channel, error) {
 	}, nil
 }
 
+// Resolver builds the DNS resolver and smtproutes router of remote
+// delivery; a malformed smtproutes entry is a configuration error.
+func Resolver(cfg *config.Config) (*mx.Resolver, error) {
+	routes, err := mx.ParseRoutes(cfg.SMTPRoutes)
+	if err != nil {
+		return nil, fmt.Errorf("smtproutes (%s): %w", cfg.Origin("smtproutes"), err)
+	}
+	return mx.New(mx.Options{Resolvers: cfg.DNSResolvers, Me: cfg.Me, Routes: routes})
+}
+
+// RemoteOptions maps the configuration onto remote delivery's options.
+// STARTTLS is opportunistic (qmail-tls without tlshosts): encryption when
+// the server offers it, no certificate check; TLS policy is the next step.
+func RemoteOptions(cfg *config.Config, r *mx.Resolver, log *slog.Logger) remote.Options {
+	return remote.Options{
+		Resolver: r,
+		Port:     cfg.RemotePort,
+		Client: smtpclient.Options{
+			HeloHost:       cfg.HeloHost,
+			ConnectTimeout: cfg.TimeoutConnect,
+			Timeout:        cfg.TimeoutRemote,
+			TLSConfig: func(host string) *tls.Config {
+				return &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+			},
+		},
+		Sessions: cfg.ConcurrencyRemote,
+		Logger:   log,
+	}
+}
+
 // reload reads the configuration again (SIGHUP). A configuration that does
 // not load leaves the running one in force.
 func (d *Daemon) reload() {
@@ -212,19 +287,19 @@ func (d *Daemon) reload() {
 		d.log.Error("reload failed, keeping the old configuration", "err", err)
 		return
 	}
-	route, err := Router(cfg)
+	der, err := derive(cfg)
 	if err != nil {
 		d.log.Error("reload failed, keeping the old configuration", "err", err)
 		return
 	}
-	d.route = route
 	changed := cfg.Diff(d.cfg)
 	for _, key := range changed {
-		switch key {
-		case "state_dir", "store.batch_delay", "log.format":
+		if restartKeys[key] {
 			d.log.Warn("reload: this change takes effect at the next start", "key", key)
 		}
 	}
+	der.resolver = d.derived.resolver // the transport keeps the one it has
+	d.derived = der
 	d.admins.Store(&a)
 	d.level.Set(cfg.LogLevel)
 	d.sched.Reconfigure(d.schedulerOptions(cfg))

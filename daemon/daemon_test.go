@@ -29,8 +29,13 @@ func testDaemon(tb testing.TB) ctl.Layout {
 		StateDir:          dir,
 		LogFormat:         "text",
 		StoreBatchDelay:   time.Millisecond,
-		ConcurrencyRemote: 20,
+		ConcurrencyRemote: 0, // held: these tests measure intake, not delivery
 		ConcurrencyLocal:  10,
+		DNSResolvers:      []string{"127.0.0.1:9"}, // never the machine's resolver
+		RemotePort:        25,
+		HeloHost:          "test.example",
+		TimeoutConnect:    time.Second,
+		TimeoutRemote:     time.Second,
 		QueueLifetime:     7 * 24 * time.Hour,
 		Me:                "test.example",
 		BounceFrom:        "MAILER-DAEMON",

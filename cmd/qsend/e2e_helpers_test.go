@@ -91,9 +91,18 @@ func newSite(t *testing.T) *site {
 	return s
 }
 
-// writeConfig writes the YAML file: state_dir and control_dir, then extra.
+// writeConfig writes the YAML file: state_dir, control_dir, a resolver on
+// loopback where nothing answers (tests never query the machine's
+// resolver), then extra. The remote channel is held (concurrencyremote 0,
+// as in qmail) unless extra sets it: these tests check the queue itself.
 func (s *site) writeConfig(extra string) {
 	s.t.Helper()
+	if !strings.Contains(extra, "concurrencyremote:") {
+		extra = "concurrencyremote: 0\n" + extra
+	}
+	if !strings.Contains(extra, "dns:") {
+		extra = "dns:\n  resolvers: [\"127.0.0.1:9\"]\n" + extra
+	}
 	conf := fmt.Sprintf("state_dir: %s\ncontrol_dir: %s\nlog:\n  format: qmail\n%s", s.stateDir, s.control, extra)
 	if err := os.WriteFile(s.confFile, []byte(conf), 0o644); err != nil {
 		s.t.Fatal(err)

@@ -1,0 +1,199 @@
+package remote
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/netip"
+	"strings"
+
+	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/delivery/smtpclient"
+	"github.com/qsend/qsend/store"
+)
+
+// tryServer delivers the group's undecided recipients through the server
+// at addr (host is its MX name). It reports whether the server was reached
+// at all (for the destination's backoff), and a text for recipients still
+// undecided afterwards, which the next server may take.
+//
+// Moving on to the next server after a connection failure, a failed
+// greeting or EHLO, or a 421 is a deliberate difference from qmail-remote,
+// which gives up on the first server it connected to (README).
+func (t *Transport) tryServer(ctx context.Context, g *group, host string, addr netip.AddrPort) (reached bool, text string) {
+	ip := ipText(addr)
+	for fresh := false; len(g.pos) > 0; fresh = true {
+		c, uses, reused, err := t.conn(ctx, addr, host, fresh)
+		if err != nil {
+			var se *smtpclient.Error
+			if errors.As(err, &se) && se.Stage != smtpclient.StageConnect {
+				return true, stageText(se.Stage, ip) + remoteSaid(se.Reply)
+			}
+			return false, ""
+		}
+		stale, moveOn := t.send(ctx, g, c, host, ip)
+		if stale && reused && !fresh {
+			c.Close()
+			continue // the server closed an idle connection: connect again once
+		}
+		t.release(ctx, addr, c, uses+1)
+		return true, moveOn
+	}
+	return true, ""
+}
+
+// conn returns an idle connection to addr, or a new one.
+func (t *Transport) conn(ctx context.Context, addr netip.AddrPort, host string, fresh bool) (*smtpclient.Conn, int, bool, error) {
+	if !fresh {
+		if ic, ok := t.pool.get(addr, t.o.Now(), t.o.IdleTime); ok {
+			t.counts.Reused.Add(1)
+			return ic.c, ic.uses, true, nil
+		}
+	}
+	t.counts.Connections.Add(1)
+	c, err := smtpclient.Dial(ctx, addr, host, t.o.Client)
+	return c, 0, false, err
+}
+
+// release keeps a connection for the next message, RSET first, or closes it.
+func (t *Transport) release(ctx context.Context, addr netip.AddrPort, c *smtpclient.Conn, uses int) {
+	if !c.Usable() || uses >= t.o.ReuseLimit || c.Reset(ctx) != nil {
+		c.Quit()
+		return
+	}
+	t.pool.put(addr, idleConn{c: c, uses: uses, since: t.o.Now()})
+}
+
+// send runs the group's transactions on c and settles what the server
+// decided. stale reports a connection that failed before the server said
+// anything (a reused connection the server had closed); moveOn is the text
+// for recipients left undecided by a 421 or a lost connection before the
+// final dot, which the next server may take.
+func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host, ip string) (stale bool, moveOn string) {
+	job := g.m.job
+	eight := false
+	if c.Ext().EightBitMIME {
+		var err error
+		if eight, err = g.m.isEightBit(); err != nil {
+			g.settleRest(store.Deferred, "Unable to read message. (#4.3.0)\n")
+			return false, ""
+		}
+	}
+	var left []int
+	for _, env := range envelopes(job, g.pos) {
+		if moveOn != "" { // the connection is gone: the rest waits for the next server
+			left = append(left, env.pos...)
+			continue
+		}
+		body := &rewinder{open: job.Body}
+		res, err := c.Send(ctx, smtpclient.Envelope{Sender: env.sender, Rcpts: env.rcpts}, smtpclient.Message{Body: body, Size: job.Msg.Size, EightBit: eight})
+		body.Close()
+		var se *smtpclient.Error
+		errors.As(err, &se)
+		if err != nil && !anyReply(res) && (se == nil || se.Reply == nil) && !afterDot(se) {
+			stale = true
+		}
+		t.logAttempt(g, env, host, ip, c, res, err)
+		for j, p := range env.pos {
+			r := res[j]
+			switch {
+			case r.State == smtpclient.Delivered:
+				g.settle(p, store.Delivered, resultText(r, ip))
+			case r.State == smtpclient.Failed:
+				g.settle(p, store.Failed, resultText(r, ip))
+			case err != nil && afterDot(se):
+				// RFC 5321 §6.1: the message may have been delivered; say so
+				// and retry later, never at once elsewhere.
+				g.settle(p, store.Deferred, diedText(ip, true, se.Err))
+			case err != nil && (r.Reply.Code == 0 || r.Reply.Code == 421):
+				left = append(left, p)
+				if r.Reply.Code == 421 {
+					moveOn = stageText(r.Stage, ip) + remoteSaid(&r.Reply)
+				} else {
+					moveOn = diedText(ip, false, causeOf(se, err))
+				}
+			default:
+				g.settle(p, store.Deferred, resultText(r, ip))
+			}
+		}
+	}
+	g.pos = left
+	if stale && len(left) > 0 {
+		return true, moveOn
+	}
+	return false, moveOn
+}
+
+// envelope is one transaction: a sender and the recipients it carries.
+type envelope struct {
+	sender string
+	rcpts  []string
+	pos    []int
+}
+
+// envelopes makes the transactions for the recipients at pos: one, unless
+// the sender asks for VERP (qmail-semantics.md §3.5: a sender
+// "owner-@host-@[]" becomes "owner-box=rhost@host" for recipient
+// box@rhost), which needs one transaction per recipient.
+func envelopes(job delivery.Job, pos []int) []envelope {
+	rcpt := func(p int) string { return job.Msg.Recipients[job.Rcpts[p]].Addr }
+	sender := job.Msg.Sender
+	if verpSender(sender, "x@y") == "" {
+		e := envelope{sender: sender, pos: pos}
+		for _, p := range pos {
+			e.rcpts = append(e.rcpts, rcpt(p))
+		}
+		return []envelope{e}
+	}
+	out := make([]envelope, 0, len(pos))
+	for _, p := range pos {
+		out = append(out, envelope{sender: verpSender(sender, rcpt(p)), rcpts: []string{rcpt(p)}, pos: []int{p}})
+	}
+	return out
+}
+
+// verpSender is the VERP sender for rcpt, or "" when sender is not a VERP
+// sender.
+func verpSender(sender, rcpt string) string {
+	base, ok := strings.CutSuffix(sender, "-@[]")
+	if !ok {
+		return ""
+	}
+	at := strings.LastIndexByte(base, '@')
+	if at < 0 {
+		return ""
+	}
+	local, host := base[:at], base[at+1:]
+	box, rhost := rcpt, ""
+	if i := strings.LastIndexByte(rcpt, '@'); i >= 0 {
+		box, rhost = rcpt[:i], rcpt[i+1:]
+	}
+	return local + box + "=" + rhost + "@" + host
+}
+
+func anyReply(res []smtpclient.RcptResult) bool {
+	for _, r := range res {
+		if r.Reply.Code != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func afterDot(se *smtpclient.Error) bool { return se != nil && se.AfterDot }
+
+func causeOf(se *smtpclient.Error, err error) error {
+	if se != nil && se.Err != nil {
+		return se.Err
+	}
+	return err
+}
+
+// tlsText describes a session's TLS for the logs.
+func tlsText(c *smtpclient.Conn) string {
+	st, ok := c.TLS()
+	if !ok {
+		return "plain"
+	}
+	return tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite)
+}

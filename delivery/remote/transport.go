@@ -1,0 +1,340 @@
+// Package remote is qsend's remote delivery: the Transport the scheduler
+// calls for recipients on other hosts. For each recipient domain it plans
+// the servers to try (mx), talks SMTP to them (smtpclient) with the
+// recipients of one message that share a domain in one transaction, reuses
+// connections for the next message to the same server, limits sessions per
+// destination, backs off destinations that cannot be reached, and turns
+// every outcome into a per-recipient result with qmail-remote's texts.
+package remote
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/delivery/smtpclient"
+	"github.com/qsend/qsend/mx"
+	"github.com/qsend/qsend/store"
+)
+
+// Options configure a Transport.
+type Options struct {
+	Resolver *mx.Resolver
+	Port     int // remote.port: the SMTP port of MX hosts (a route may name another)
+	Client   smtpclient.Options
+	// Sessions bounds the SMTP sessions at once (concurrencyremote).
+	Sessions int
+	// PerDestination bounds the sessions to one recipient domain or
+	// route (Postfix's default_destination_concurrency_limit is 20).
+	PerDestination int
+	// ReuseLimit is how many messages one connection carries before it is
+	// closed (default 100); IdleTime how long an idle connection is kept
+	// for the next message (default 5 s).
+	ReuseLimit int
+	IdleTime   time.Duration
+	// BusyRetry is when an attempt that found its destination saturated
+	// is tried again, without counting as an attempt (default 30 s).
+	BusyRetry time.Duration
+	// Backoff makes the backoff of a destination that cannot be reached;
+	// nil: exponential from 1 minute to 1 hour with jitter.
+	Backoff func() backoff.BackOff
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Port == 0 {
+		o.Port = 25
+	}
+	if o.Sessions <= 0 {
+		o.Sessions = 20
+	}
+	if o.PerDestination <= 0 {
+		o.PerDestination = 20
+	}
+	if o.ReuseLimit <= 0 {
+		o.ReuseLimit = 100
+	}
+	if o.IdleTime <= 0 {
+		o.IdleTime = 5 * time.Second
+	}
+	if o.BusyRetry <= 0 {
+		o.BusyRetry = 30 * time.Second
+	}
+	if o.Backoff == nil {
+		o.Backoff = func() backoff.BackOff {
+			b := backoff.NewExponentialBackOff()
+			b.InitialInterval = time.Minute
+			b.MaxInterval = time.Hour
+			b.MaxElapsedTime = 0 // never give up: the queue lifetime decides
+			b.Reset()
+			return b
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Transport delivers to remote hosts. It is safe for concurrent use.
+type Transport struct {
+	o        Options
+	sessions chan struct{}
+	pool     *pool
+	dests    *destinations
+	counts   Counts
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// Counts are the transport's counters, for operators.
+type Counts struct {
+	Delivered, Deferred, Failed, NotAttempted atomic.Int64
+	Connections, Reused                       atomic.Int64
+}
+
+// New returns a Transport and starts its janitor, which closes idle
+// connections; Close stops it.
+func New(o Options) *Transport {
+	o = o.withDefaults()
+	t := &Transport{
+		o:        o,
+		sessions: make(chan struct{}, o.Sessions),
+		pool:     newPool(),
+		dests:    &destinations{m: make(map[string]*destination), limit: o.PerDestination, newBO: o.Backoff},
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	go t.janitor()
+	return t
+}
+
+// Close closes idle connections and stops the janitor.
+func (t *Transport) Close() error {
+	close(t.stop)
+	<-t.done
+	t.pool.close()
+	return nil
+}
+
+func (t *Transport) janitor() {
+	defer close(t.done)
+	tick := time.NewTicker(t.o.IdleTime / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-tick.C:
+			now := t.o.Now()
+			t.pool.sweep(now, t.o.IdleTime)
+			t.dests.forget(now)
+		}
+	}
+}
+
+// Counters returns the transport's counters.
+func (t *Transport) Counters() *Counts { return &t.counts }
+
+// Destinations is the number of destinations the transport remembers.
+func (t *Transport) Destinations() int { return t.dests.size() }
+
+// Deliver implements delivery.Transport: the recipients of job are grouped
+// by domain and each group is delivered in its own session, concurrently.
+func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Result {
+	results := make([]store.Result, len(job.Rcpts))
+	m := &message{job: job}
+	groups := map[string][]int{}
+	var order []string
+	for i, idx := range job.Rcpts {
+		results[i].Index = idx
+		d := domainOf(job.Msg.Recipients[idx].Addr)
+		if groups[d] == nil {
+			order = append(order, d)
+		}
+		groups[d] = append(groups[d], i)
+	}
+	var wg sync.WaitGroup
+	for _, d := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.deliverDomain(ctx, m, d, groups[d], results)
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		t.count(r)
+	}
+	return results
+}
+
+func (t *Transport) count(r store.Result) {
+	switch {
+	case r.NotAttempted:
+		t.counts.NotAttempted.Add(1)
+	case r.State == store.Delivered:
+		t.counts.Delivered.Add(1)
+	case r.State == store.Failed:
+		t.counts.Failed.Add(1)
+	default:
+		t.counts.Deferred.Add(1)
+	}
+}
+
+// message is a job with what its attempts share.
+type message struct {
+	job       delivery.Job
+	eightOnce sync.Once
+	eightBit  bool
+	eightErr  error
+}
+
+// isEightBit reports whether the body has bytes above 127, reading it once
+// (only asked when a server offers 8BITMIME).
+func (m *message) isEightBit() (bool, error) {
+	m.eightOnce.Do(func() {
+		r, err := m.job.Body()
+		if err != nil {
+			m.eightErr = err
+			return
+		}
+		defer r.Close()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			for _, c := range buf[:n] {
+				if c > 127 {
+					m.eightBit = true
+					return
+				}
+			}
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				m.eightErr = err
+				return
+			}
+		}
+	})
+	return m.eightBit, m.eightErr
+}
+
+// domainOf is the part of addr after the last '@', lower-cased.
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.ToLower(addr[i+1:])
+	}
+	return ""
+}
+
+// group is the recipients of one domain still undecided, and how to settle them.
+type group struct {
+	m       *message
+	pos     []int // positions in results still undecided
+	results []store.Result
+	now     time.Time
+}
+
+func (g *group) settle(p int, state store.RcptState, text string) {
+	g.results[p].State, g.results[p].Text, g.results[p].At = state, text, g.now
+}
+
+// settleRest gives every undecided recipient the same result.
+func (g *group) settleRest(state store.RcptState, text string) {
+	for _, p := range g.pos {
+		g.settle(p, state, text)
+	}
+	g.pos = nil
+}
+
+// wait puts every undecided recipient back until until, without an attempt.
+func (g *group) wait(until time.Time, text string) {
+	for _, p := range g.pos {
+		g.results[p] = store.Result{Index: g.results[p].Index, State: store.Deferred, NotAttempted: true, Next: until, Text: text, At: g.now}
+	}
+	g.pos = nil
+}
+
+// deliverDomain delivers the recipients at positions pos, all of domain.
+func (t *Transport) deliverDomain(ctx context.Context, m *message, domain string, pos []int, results []store.Result) {
+	g := &group{m: m, pos: pos, results: results, now: t.o.Now()}
+	plan, err := t.o.Resolver.Plan(ctx, domain)
+	if err != nil {
+		var me *mx.Error
+		if errors.As(err, &me) && !me.Temporary {
+			g.settleRest(store.Failed, me.Text+"\n")
+		} else if me != nil {
+			g.settleRest(store.Deferred, me.Text+"\n")
+		} else {
+			g.settleRest(store.Deferred, "Sorry, I couldn't find any host by that name. (#4.1.2)\n")
+		}
+		return
+	}
+	key := plan.Domain
+	if plan.Route != "" {
+		key = "route:" + plan.Route
+	}
+	d, until, ok := t.dests.enter(key, g.now)
+	if !ok {
+		if until.IsZero() {
+			g.wait(g.now.Add(t.o.BusyRetry), "")
+		} else {
+			g.wait(until, "Sorry, "+domain+" could not be reached recently; waiting before the next try. (#4.4.1)\n")
+		}
+		return
+	}
+	connectFailed := true
+	defer func() { t.dests.leave(key, d, t.o.Now(), connectFailed) }()
+	if err := d.acquire(ctx); err != nil {
+		g.settleRest(store.Deferred, "Delivery was interrupted. (#4.3.0)\n")
+		connectFailed = false
+		return
+	}
+	defer d.release()
+	select {
+	case t.sessions <- struct{}{}:
+	case <-ctx.Done():
+		g.settleRest(store.Deferred, "Delivery was interrupted. (#4.3.0)\n")
+		connectFailed = false
+		return
+	}
+	defer func() { <-t.sessions }()
+
+	port := plan.Port
+	if port == 0 {
+		port = t.o.Port
+	}
+	last := noConnection
+	for _, h := range plan.Hosts {
+		for _, ip := range h.Addrs {
+			if len(g.pos) == 0 || ctx.Err() != nil {
+				break
+			}
+			reached, text := t.tryServer(ctx, g, h.Name, netip.AddrPortFrom(ip, uint16(port)))
+			if reached {
+				connectFailed = false
+			}
+			if text != "" {
+				last = text
+			}
+		}
+	}
+	if len(g.pos) > 0 {
+		g.settleRest(store.Deferred, last)
+	}
+}

@@ -294,7 +294,7 @@ func TestPlanCache(t *testing.T) {
 	}{
 		// MX, then AAAA and A of three hosts, two of which have no AAAA:
 		// those NODATA answers live for the SOA minimum (30 s), the rest 300 s.
-		{"a.test", []step{{0, 7}, {29 * time.Second, 0}, {time.Second, 2}, {29 * time.Second, 0}, {240 * time.Second, 7}}},
+		{"a.test", []step{{0, 7}, {29 * time.Second, 0}, {time.Second, 2}, {29 * time.Second, 0}, {241 * time.Second, 7}}},
 		// NXDOMAIN, cached for the SOA minimum.
 		{"nx.test", []step{{0, 1}, {29 * time.Second, 0}, {time.Second, 1}}},
 		// NODATA for MX, AAAA and A.

@@ -1,6 +1,7 @@
 package smtpclient
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"io"
 	"math/big"
 	"net"
 	"net/netip"
@@ -131,7 +133,6 @@ func states(rs []RcptResult) string {
 	return b.String()
 }
 
-
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
 
 func mustAddr(t testing.TB, s string) netip.AddrPort {
@@ -142,3 +143,5 @@ func mustAddr(t testing.TB, s string) netip.AddrPort {
 	}
 	return a
 }
+
+func bufioWriter(w io.Writer) *bufio.Writer { return bufio.NewWriter(w) }

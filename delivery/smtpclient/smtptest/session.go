@@ -211,10 +211,13 @@ func (ss *session) rcptCmd(arg string) error {
 }
 
 func (ss *session) dataCmd(arg string) error {
+	code, text := 354, "go ahead"
 	if !ss.mail || len(ss.rcpts) == 0 {
-		return ss.reply("", arg, 503, "5.5.1 no valid recipients")
+		code, text = 503, "5.5.1 no valid recipients"
 	}
-	code, text := ss.script("DATA", arg, 354, "go ahead")
+	// The script may accept DATA even without recipients, to test clients
+	// against RFC 2920 §3.1.
+	code, text = ss.script("DATA", arg, code, text)
 	if err := ss.send(code, text); err != nil || code != 354 {
 		return err
 	}
@@ -229,8 +232,12 @@ func (ss *session) dataCmd(arg string) error {
 	if strings.EqualFold(ss.s.cfg.DropAfter, "DOT") {
 		return errDrop
 	}
-	code, text = ss.script("DOT", "", 250, "2.0.0 ok: queued")
-	if code >= 200 && code < 300 {
+	code, text = 250, "2.0.0 ok: queued"
+	if len(ss.rcpts) == 0 {
+		code, text = 554, "5.5.1 no valid recipients"
+	}
+	code, text = ss.script("DOT", "", code, text)
+	if code >= 200 && code < 300 && len(ss.rcpts) > 0 {
 		ss.s.deliver(Received{Sender: ss.from, Rcpts: ss.rcpts, Data: data,
 			MailParams: ss.param, TLS: ss.tls, Conn: ss.n})
 	}

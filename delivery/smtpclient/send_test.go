@@ -1,0 +1,355 @@
+package smtpclient
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+)
+
+var three = Envelope{Sender: "s@example.org", Rcpts: []string{"a@x.test", "b@x.test", "c@x.test"}}
+
+func TestSendReplies(t *testing.T) {
+	tests := []struct {
+		name       string
+		script     []scripted
+		wantStates string
+		wantStages []Stage
+		wantCodes  []int
+		wantErr    bool // connection unusable
+		wantMsgs   int
+	}{
+		{"all delivered", nil, "delivered delivered delivered",
+			[]Stage{StageBody, StageBody, StageBody}, []int{250, 250, 250}, false, 1},
+		{"MAIL 4xx", []scripted{{cmd: "MAIL", code: 451, text: "4.3.0 later"}}, "deferred deferred deferred",
+			[]Stage{StageMail, StageMail, StageMail}, []int{451, 451, 451}, false, 0},
+		{"MAIL 5xx", []scripted{{cmd: "MAIL", code: 553, text: "5.1.8 bad sender"}}, "failed failed failed",
+			[]Stage{StageMail, StageMail, StageMail}, []int{553, 553, 553}, false, 0},
+		{"RCPT mixed", []scripted{{cmd: "RCPT", match: "a@", code: 550, text: "5.1.1 no such user"},
+			{cmd: "RCPT", match: "b@", code: 450, text: "4.2.1 full"}}, "failed deferred delivered",
+			[]Stage{StageRcpt, StageRcpt, StageBody}, []int{550, 450, 250}, false, 1},
+		{"no recipient accepted", []scripted{{cmd: "RCPT", code: 550, text: "5.1.1 no"}}, "failed failed failed",
+			[]Stage{StageRcpt, StageRcpt, StageRcpt}, []int{550, 550, 550}, false, 0},
+		{"DATA 5xx", []scripted{{cmd: "RCPT", match: "a@", code: 550, text: "no"}, {cmd: "DATA", code: 554, text: "5.7.1 no data"}},
+			"failed failed failed", []Stage{StageRcpt, StageData, StageData}, []int{550, 554, 554}, false, 0},
+		{"DATA 4xx", []scripted{{cmd: "DATA", code: 451, text: "4.3.0 later"}}, "deferred deferred deferred",
+			[]Stage{StageData, StageData, StageData}, []int{451, 451, 451}, false, 0},
+		{"after dot 4xx", []scripted{{cmd: "DOT", code: 452, text: "4.3.1 disk full"}}, "deferred deferred deferred",
+			[]Stage{StageBody, StageBody, StageBody}, []int{452, 452, 452}, false, 0},
+		{"after dot 5xx", []scripted{{cmd: "DOT", code: 554, text: "5.6.0 spam"}}, "failed failed failed",
+			[]Stage{StageBody, StageBody, StageBody}, []int{554, 554, 554}, false, 0},
+		{"421 at MAIL", []scripted{{cmd: "MAIL", code: 421, text: "4.3.2 bye"}}, "deferred deferred deferred",
+			[]Stage{StageMail, StageMail, StageMail}, []int{421, 421, 421}, true, 0},
+		{"421 at RCPT", []scripted{{cmd: "RCPT", match: "b@", code: 421, text: "4.3.2 bye"}}, "deferred deferred deferred",
+			[]Stage{StageRcpt, StageRcpt, StageRcpt}, []int{421, 421, 421}, true, 0},
+		{"421 after dot", []scripted{{cmd: "DOT", code: 421, text: "4.3.2 bye"}}, "deferred deferred deferred",
+			[]Stage{StageBody, StageBody, StageBody}, []int{421, 421, 421}, true, 0},
+	}
+	for _, pipe := range []bool{false, true} {
+		for _, tt := range tests {
+			name := tt.name
+			if pipe {
+				name += " pipelined"
+			}
+			t.Run(name, func(t *testing.T) {
+				s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{Pipelining: pipe, Enhanced: true, Reply: replies(tt.script...)})
+				c := dial(t, s, testOptions())
+				res, err := c.Send(context.Background(), three, Message{Body: strings.NewReader("hello\n")})
+				if (err != nil) != tt.wantErr || c.Usable() == tt.wantErr {
+					t.Fatalf("err = %v, usable %v; want error %v", err, c.Usable(), tt.wantErr)
+				}
+				if got := states(res); got != tt.wantStates {
+					t.Errorf("states = %q, want %q", got, tt.wantStates)
+				}
+				for i, r := range res {
+					if r.Stage != tt.wantStages[i] || r.Reply.Code != tt.wantCodes[i] {
+						t.Errorf("rcpt %d: stage %v code %d (%q), want %v %d", i, r.Stage, r.Reply.Code, r.Reply.Text(), tt.wantStages[i], tt.wantCodes[i])
+					}
+				}
+				if s.Count() != tt.wantMsgs {
+					t.Errorf("server got %d messages, want %d", s.Count(), tt.wantMsgs)
+				}
+				if tt.wantErr {
+					return
+				}
+				// The connection takes another message.
+				res, err = c.Send(context.Background(), Envelope{Sender: "", Rcpts: []string{"z@x.test"}}, Message{Body: strings.NewReader("again\n")})
+				if err != nil || res[0].State != Delivered && tt.script == nil {
+					t.Errorf("second Send = %+v, %v", res, err)
+				}
+			})
+		}
+	}
+}
+
+func TestPipelining(t *testing.T) {
+	for _, pipe := range []bool{false, true} {
+		s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{Pipelining: pipe})
+		c := dial(t, s, testOptions())
+		if _, err := c.Send(context.Background(), three, Message{Body: strings.NewReader("x\n")}); err != nil {
+			t.Fatal(err)
+		}
+		early := strings.Join(s.Early(), "|")
+		want := ""
+		if pipe {
+			// Every RCPT and DATA arrived before MAIL's reply had been sent.
+			want = "RCPT TO:<a@x.test>|RCPT TO:<b@x.test>|RCPT TO:<c@x.test>|DATA"
+		}
+		if early != want {
+			t.Errorf("pipelining %v: early commands %q, want %q", pipe, early, want)
+		}
+	}
+}
+
+// TestPipelinedDataAfterNoRecipients: RFC 2920 §3.1, a server that answers
+// DATA with 354 although every RCPT failed gets a lone dot.
+func TestPipelinedDataAfterNoRecipients(t *testing.T) {
+	s2 := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{Pipelining: true,
+		Reply: func(cmd, arg string) (int, string) {
+			switch cmd {
+			case "RCPT":
+				return 550, "5.1.1 no"
+			case "DATA":
+				return 354, "go ahead anyway"
+			}
+			return 0, ""
+		}})
+	c := dial(t, s2, testOptions())
+	res, err := c.Send(context.Background(), three, Message{Body: strings.NewReader("secret\n")})
+	if err != nil || states(res) != "failed failed failed" {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	cmds := strings.Join(s2.Commands(), "|")
+	if !strings.HasSuffix(cmds, "|DATA") || strings.Contains(cmds, "secret") {
+		t.Errorf("commands %q", cmds)
+	}
+	if !c.Usable() {
+		t.Fatal("connection unusable")
+	}
+	// RSET works: the lone dot ended the data, and its reply was read.
+	if err := c.Reset(context.Background()); err != nil {
+		t.Fatalf("Reset: %v", err)
+	}
+}
+
+func TestRcptSplitting(t *testing.T) {
+	rcpts := []string{"1@x", "2@x", "3@x", "4@x", "5@x"}
+	tests := []struct {
+		name       string
+		serverMax  int
+		clientMax  int
+		refuseAll  bool
+		body       func() io.Reader
+		wantStates string
+		wantSplit  []int
+	}{
+		{"452 carry-over", 2, 0, false, nil, "delivered delivered delivered delivered delivered", []int{2, 2, 1}},
+		{"MaxRcpts split", 0, 2, false, nil, "delivered delivered delivered delivered delivered", []int{2, 2, 1}},
+		{"both", 3, 2, false, nil, "delivered delivered delivered delivered delivered", []int{2, 2, 1}},
+		{"452 with nothing accepted", 0, 0, true, nil, "deferred deferred deferred deferred deferred", nil},
+		{"body not seekable", 2, 0, false, func() io.Reader { return struct{ io.Reader }{strings.NewReader("m\n")} },
+			"delivered delivered deferred deferred deferred", []int{2}},
+	}
+	for _, pipe := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				cfg := smtptest.Config{Pipelining: pipe, MaxRcpts: tt.serverMax}
+				if tt.refuseAll {
+					cfg.Reply = replies(scripted{cmd: "RCPT", code: 452, text: "4.5.3 too many"})
+				}
+				s := smtptest.Start(t, "127.0.0.2:0", cfg)
+				o := testOptions()
+				o.MaxRcpts = tt.clientMax
+				c := dial(t, s, o)
+				var body io.Reader = strings.NewReader("m\n")
+				if tt.body != nil {
+					body = tt.body()
+				}
+				res, err := c.Send(context.Background(), Envelope{Sender: "s@x", Rcpts: rcpts}, Message{Body: body})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := states(res); got != tt.wantStates {
+					t.Errorf("states %q, want %q (%+v)", got, tt.wantStates, res)
+				}
+				msgs := s.Messages()
+				var split []int
+				for _, m := range msgs {
+					split = append(split, len(m.Rcpts))
+					if string(m.Data) != "m\r\n" {
+						t.Errorf("data %q", m.Data)
+					}
+				}
+				if !slices.Equal(split, tt.wantSplit) {
+					t.Errorf("transactions %v, want %v", split, tt.wantSplit)
+				}
+			})
+		}
+	}
+}
+
+func TestDropped(t *testing.T) {
+	tests := []struct {
+		drop      string
+		wantStage Stage
+		afterDot  bool
+	}{
+		{"DATA", StageData, false},
+		{"DOT", StageBody, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.drop, func(t *testing.T) {
+			s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{DropAfter: tt.drop})
+			c := dial(t, s, testOptions())
+			res, err := c.Send(context.Background(), three, Message{Body: strings.NewReader("x\n")})
+			var e *Error
+			if !errors.As(err, &e) || e.Stage != tt.wantStage || e.AfterDot != tt.afterDot || e.Reply != nil || !e.Temporary() {
+				t.Fatalf("err = %v (%+v)", err, e)
+			}
+			if c.Usable() {
+				t.Error("connection still usable")
+			}
+			for i, r := range res {
+				if r.State != Deferred || r.Stage != tt.wantStage || r.AfterDot != tt.afterDot {
+					t.Errorf("rcpt %d: %+v", i, r)
+				}
+			}
+		})
+	}
+}
+
+func TestMailParameters(t *testing.T) {
+	tests := []struct {
+		name       string
+		cfg        smtptest.Config
+		env        Envelope
+		msg        Message
+		wantParams string
+		wantState  State
+		wantCode   int
+		wantMail   bool // MAIL was sent
+	}{
+		{"none", smtptest.Config{}, three, Message{Size: 5, EightBit: true}, "", Delivered, 250, true},
+		{"SIZE", smtptest.Config{Size: 1000}, three, Message{Size: 5}, "SIZE=5", Delivered, 250, true},
+		{"SIZE exceeded", smtptest.Config{Size: 4}, three, Message{Size: 5}, "", Failed, 552, false},
+		{"8BITMIME", smtptest.Config{EightBitMIME: true}, three, Message{EightBit: true}, "BODY=8BITMIME", Delivered, 250, true},
+		{"7bit", smtptest.Config{EightBitMIME: true}, three, Message{}, "", Delivered, 250, true},
+		{"SMTPUTF8", smtptest.Config{SMTPUTF8: true, EightBitMIME: true, Size: 100}, Envelope{Sender: "s@x", Rcpts: []string{"jörg@x"}},
+			Message{Size: 5, EightBit: true}, "SIZE=5 BODY=8BITMIME SMTPUTF8", Delivered, 250, true},
+		{"SMTPUTF8 missing", smtptest.Config{}, Envelope{Sender: "jörg@x", Rcpts: []string{"a@x"}}, Message{}, "", Failed, 553, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := smtptest.Start(t, "127.0.0.2:0", tt.cfg)
+			c := dial(t, s, testOptions())
+			tt.msg.Body = strings.NewReader("body\n")
+			res, err := c.Send(context.Background(), tt.env, tt.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				if r.State != tt.wantState || r.Reply.Code != tt.wantCode {
+					t.Errorf("result %+v, want %v %d", r, tt.wantState, tt.wantCode)
+				}
+			}
+			sentMail := strings.Contains(strings.Join(s.Commands(), "\n"), "MAIL ")
+			if sentMail != tt.wantMail {
+				t.Errorf("MAIL sent = %v; commands %q", sentMail, s.Commands())
+			}
+			if tt.wantMail {
+				if m := s.Messages(); len(m) != 1 || m[0].MailParams != tt.wantParams {
+					t.Errorf("messages %+v, want params %q", m, tt.wantParams)
+				}
+			} else if e := res[0].Reply.Enhanced; e != "5.3.4" && e != "5.6.7" {
+				t.Errorf("enhanced code %q", e)
+			}
+		})
+	}
+}
+
+func TestBodyOnTheWire(t *testing.T) {
+	tests := []struct{ name, stored, want string }{
+		{"LF", "a\nb\n", "a\r\nb\r\n"},
+		{"CRLF kept", "a\r\nb\r\n", "a\r\nb\r\n"},
+		{"bare CR", "a\rb\n", "a\r\nb\r\n"},
+		{"CR at end", "a\r", "a\r\n"},
+		{"CR CR LF", "a\r\r\nb\n", "a\r\n\r\nb\r\n"},
+		{"leading dots", ".\n..x\n.\r\nend\n", "..\r\n...x\r\n..\r\nend\r\n"},
+		{"dot after bare CR", "a\r.b\n", "a\r\n..b\r\n"},
+		{"no final LF", "a\nlast", "a\r\nlast\r\n"},
+		{"lone dot no LF", ".", "..\r\n"},
+		{"empty", "", ""},
+		{"dot mid line", "a.b\n", "a.b\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			w := bufioWriter(&b)
+			if rerr, werr := writeBody(w, strings.NewReader(tt.stored)); rerr != nil || werr != nil {
+				t.Fatal(rerr, werr)
+			}
+			w.Flush()
+			if got, want := b.String(), tt.want+".\r\n"; got != want {
+				t.Errorf("wire %q, want %q", got, want)
+			}
+		})
+	}
+	// Through a real server the message arrives un-stuffed, byte-exact.
+	s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{Pipelining: true})
+	c := dial(t, s, testOptions())
+	for _, tt := range tests {
+		res, err := c.Send(context.Background(), Envelope{Sender: "s@x", Rcpts: []string{"r@x"}}, Message{Body: oneByte{strings.NewReader(tt.stored)}})
+		if err != nil || res[0].State != Delivered {
+			t.Fatalf("%s: %+v %v", tt.name, res, err)
+		}
+	}
+	for i, m := range s.Messages() {
+		want := strings.ReplaceAll(tests[i].want, "\r\n.", "\r\n")
+		if strings.HasPrefix(want, ".") {
+			want = want[1:]
+		}
+		if string(m.Data) != want {
+			t.Errorf("%s: server got %q, want %q", tests[i].name, m.Data, want)
+		}
+	}
+}
+
+// oneByte reads one byte at a time, so that every state change of the
+// line-end conversion crosses a read boundary.
+type oneByte struct{ r io.Reader }
+
+func (o oneByte) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return o.r.Read(p)
+}
+
+func TestReuseWithReset(t *testing.T) {
+	for _, pipe := range []bool{false, true} {
+		s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{Pipelining: pipe})
+		c := dial(t, s, testOptions())
+		for i := 0; i < 5; i++ {
+			res, err := c.Send(context.Background(), three, Message{Body: strings.NewReader("m\n")})
+			if err != nil || states(res) != "delivered delivered delivered" {
+				t.Fatalf("Send %d: %+v %v", i, res, err)
+			}
+			if err := c.Reset(context.Background()); err != nil {
+				t.Fatalf("Reset: %v", err)
+			}
+		}
+		if err := c.Quit(); err != nil {
+			t.Fatalf("Quit: %v", err)
+		}
+		if s.Count() != 5 || s.Connections() != 1 {
+			t.Errorf("count %d connections %d", s.Count(), s.Connections())
+		}
+		if c.Usable() {
+			t.Error("usable after Quit")
+		}
+	}
+}

@@ -59,7 +59,7 @@ const maxReplyLines = 1000
 
 // readReply reads one reply, single or multi-line (RFC 5321 §4.2.1: every
 // line but the last has "-" after the code, the last has a space or
-// nothing). Lines may end in CRLF or LF; the CR is dropped as qmail-remote
+// nothing). Lines may end in CRLF or LF; CRs before the LF are dropped as qmail-remote
 // does (qmail-semantics.md §1.2). maxLine bounds each line, its line end
 // included.
 func readReply(r *bufio.Reader, maxLine int) (Reply, error) {
@@ -108,7 +108,7 @@ func readLine(r *bufio.Reader, max int) ([]byte, error) {
 				frag = append(long, frag...)
 			}
 			frag = frag[:len(frag)-1]
-			return bytes.TrimSuffix(frag, []byte{'\r'}), nil
+			return bytes.TrimRight(frag, "\r"), nil
 		case bufio.ErrBufferFull:
 			long = append(long, frag...)
 		default:

@@ -7,15 +7,14 @@ import (
 
 // writeBody copies the stored message to w in SMTP transparency form
 // (RFC 5321 §4.5.2) with CRLF line ends, followed by the final ".\r\n".
-// It streams: only one read buffer of the body is held.
+// It streams through buf: only one buffer of the body is held.
 //
 // Line ends follow notqmail (qmail-semantics.md §1.2): a stored LF becomes
 // CRLF, a stored CRLF stays CRLF, and a bare CR becomes CRLF so that no
 // bare-CR sequence reaches the next hop (SMTP smuggling, anchors.md §1.5).
 // Deviation from qmail-remote, which fails a message whose last line has no
 // line end with "partial final lines (#5.6.2)": the line end is added.
-func writeBody(w *bufio.Writer, body io.Reader) (readErr, writeErr error) {
-	buf := make([]byte, 32*1024)
+func writeBody(w *bufio.Writer, body io.Reader, buf []byte) (readErr, writeErr error) {
 	atStart, cr := true, false
 	for {
 		n, err := body.Read(buf)

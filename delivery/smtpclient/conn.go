@@ -26,6 +26,7 @@ type Conn struct {
 	tls    *tls.ConnectionState
 	broken atomic.Bool // a network error, a 421, or cancellation
 	dirty  bool        // a transaction was begun: RSET before the next
+	buf    []byte      // body read buffer, kept across messages
 }
 
 // timeoutConn puts a deadline of d on every read and write

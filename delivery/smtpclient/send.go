@@ -329,7 +329,10 @@ func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
 	}
 
 	t.bodyRead = true
-	rerr, werr := writeBody(c.w, t.msg.Body)
+	if c.buf == nil {
+		c.buf = make([]byte, 32*1024)
+	}
+	rerr, werr := writeBody(c.w, t.msg.Body, c.buf)
 	if rerr != nil {
 		// The data cannot be ended without sending a truncated message as
 		// if whole: drop the connection instead.

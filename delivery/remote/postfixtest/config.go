@@ -40,10 +40,10 @@ func mainCF(root string, o Options, uid, gid int) string {
 		"virtual_minimum_uid":     fmt.Sprint(uid),
 		// No table needs the proxymap service, no lookup needs DNS (the
 		// machine may have no reachable resolver).
-		"alias_maps":            "",
-		"alias_database":        "",
-		"local_recipient_maps":  "",
-		"smtpd_peername_lookup": "no",
+		"alias_maps":             "",
+		"alias_database":         "",
+		"local_recipient_maps":   "",
+		"smtpd_peername_lookup":  "no",
 		"smtp_dns_support_level": "disabled",
 		"biff":                   "no",
 		"append_dot_mydomain":    "no",

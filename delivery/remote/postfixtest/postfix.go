@@ -12,7 +12,6 @@ package postfixtest
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -24,7 +23,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,8 +52,7 @@ type Postfix struct {
 	addr   netip.AddrPort
 	cert   *x509.Certificate
 	master *exec.Cmd
-	exited chan error    // the master's exit, from the goroutine waiting for it
-	output *lockedBuffer // the master's stdout and stderr
+	exited chan error // the master's exit, from the goroutine waiting for it
 }
 
 const (
@@ -140,7 +137,7 @@ func start(t testing.TB, tl tools, o Options) (*Postfix, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postfixtest: %w", err)
 	}
-	p := &Postfix{domain: o.Domain, root: root, output: &lockedBuffer{}}
+	p := &Postfix{domain: o.Domain, root: root}
 	t.Cleanup(func() {
 		if err := p.stop(); err != nil {
 			t.Errorf("%v\n%s", err, p.Log())
@@ -156,7 +153,7 @@ func start(t testing.TB, tl tools, o Options) (*Postfix, error) {
 		}
 	}
 	p.addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port))
-	if err := p.setup(tl, o, port); err != nil {
+	if err := p.setup(o, port); err != nil {
 		return nil, err
 	}
 	if err := p.run(tl); err != nil {
@@ -165,9 +162,8 @@ func start(t testing.TB, tl tools, o Options) (*Postfix, error) {
 	return p, nil
 }
 
-// setup writes the configuration and lets Postfix create its queue
-// directories with their owners and modes.
-func (p *Postfix) setup(tl tools, o Options, port int) error {
+// setup creates the instance's directories and writes its configuration.
+func (p *Postfix) setup(o Options, port int) error {
 	// Delivery agents run as the mail owner and reach the Maildir by its
 	// absolute path, so the root must be searchable by them.
 	if err := os.Chmod(p.root, 0o755); err != nil {
@@ -179,16 +175,13 @@ func (p *Postfix) setup(tl tools, o Options, port int) error {
 	}
 	uid, _ := strconv.Atoi(owner.Uid)
 	gid, _ := strconv.Atoi(owner.Gid)
-	for _, d := range []string{"etc", "queue", "data", "mail"} {
-		if err := os.Mkdir(filepath.Join(p.root, d), 0o755); err != nil {
-			return fmt.Errorf("postfixtest: %w", err)
-		}
+	group, err := user.LookupGroup("postdrop")
+	if err != nil {
+		return fmt.Errorf("postfixtest: setgid group: %w", err)
 	}
-	// data_directory belongs to the mail owner (master.lock, TLS caches).
-	for _, d := range []string{"data", "mail"} {
-		if err := os.Chown(filepath.Join(p.root, d), uid, gid); err != nil {
-			return fmt.Errorf("postfixtest: %w", err)
-		}
+	postdrop, _ := strconv.Atoi(group.Gid)
+	if err := makeDirs(p.root, uid, gid, postdrop); err != nil {
+		return err
 	}
 	if o.TLS {
 		host := "mx." + o.Domain
@@ -201,17 +194,18 @@ func (p *Postfix) setup(tl tools, o Options, port int) error {
 		"main.cf":   mainCF(p.root, o, uid, gid),
 		"master.cf": masterCF(port),
 	}
+	// Postfix waits until main.cf is older than its clock's second before
+	// it reads it (a file still being edited); date the files back so the
+	// master starts at once instead of after a second or two.
+	past := time.Now().Add(-10 * time.Second)
 	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(p.root, "etc", name), []byte(text), 0o644); err != nil {
+		path := filepath.Join(p.root, "etc", name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			return fmt.Errorf("postfixtest: %w", err)
 		}
-	}
-	// "postfix check" creates the missing queue directories with the owners
-	// and modes of postfix-files (post-install create-missing). As root,
-	// -c needs no alternate_config_directories entry in /etc/postfix.
-	out, err := exec.Command(tl.postfix, "-c", p.etc(), "check").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("postfixtest: postfix -c %s check: %w\n%s", p.etc(), err, out)
+		if err := os.Chtimes(path, past, past); err != nil {
+			return fmt.Errorf("postfixtest: %w", err)
+		}
 	}
 	return nil
 }
@@ -224,8 +218,15 @@ func (p *Postfix) run(tl tools) error {
 	// passes MAIL_CONFIG on); without MAIL_CONFIG they would read
 	// /etc/postfix and connect to the default queue's sockets.
 	cmd.Env = append(os.Environ(), "MAIL_CONFIG="+p.etc())
-	cmd.Stdout = p.output
-	cmd.Stderr = p.output
+	// A file, not a pipe: the children inherit it, and Wait would wait for
+	// a pipe until the last of them exits.
+	out, err := os.Create(filepath.Join(p.root, "master.out"))
+	if err != nil {
+		return fmt.Errorf("postfixtest: %w", err)
+	}
+	defer out.Close()
+	cmd.Stdout = out
+	cmd.Stderr = out
 	// Its own session and process group, so that stopping it can reach
 	// every process it forked and nothing else.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -280,8 +281,10 @@ func greets(addr netip.AddrPort) error {
 	return nil
 }
 
-// stop terminates the master, which passes SIGTERM on to its children,
-// and waits until the whole process group is gone.
+// stop terminates the master and then kills what is left of its process
+// group: the instance and its files are thrown away, so its delivery
+// agents need no time to finish (they take about two seconds after the
+// master's SIGTERM).
 func (p *Postfix) stop() error {
 	if p.master == nil || p.exited == nil {
 		return nil
@@ -293,18 +296,60 @@ func (p *Postfix) stop() error {
 	case <-p.exited:
 	case <-time.After(stopTimeout):
 		err = fmt.Errorf("postfixtest: master %d did not stop within %v; killed", pgid, stopTimeout)
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		syscall.Kill(pgid, syscall.SIGKILL)
 		<-p.exited
 	}
-	// Children may outlive the master by a moment; wait before their
-	// files are removed.
-	for deadline := time.Now().Add(stopTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if syscall.Kill(-pgid, 0) == syscall.ESRCH {
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	for deadline := time.Now().Add(stopTimeout); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if !groupRunning(pgid) {
 			return err
 		}
 	}
-	syscall.Kill(-pgid, syscall.SIGKILL)
-	return err
+	return errors.Join(err, fmt.Errorf("postfixtest: processes of group %d still alive after SIGKILL", pgid))
+}
+
+// groupRunning reports whether a process of group pgid is still running.
+// The orphaned children are reaped by init, which may take a second or two,
+// so zombies (which hold no files) count as gone; kill(-pgid, 0) would
+// still see them.
+func groupRunning(pgid int) bool {
+	if syscall.Kill(-pgid, 0) == syscall.ESRCH {
+		return false
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range procs {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		state, group, ok := procState(string(b))
+		if ok && group == pgid && state != "Z" {
+			return true
+		}
+	}
+	return false
+}
+
+// procState returns the state and process group from the text of
+// /proc/PID/stat (proc(5): "pid (comm) state ppid pgrp ..."; comm may
+// contain spaces and parentheses, so fields count from the last ')').
+func procState(stat string) (state string, pgrp int, ok bool) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return "", 0, false
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 3 {
+		return "", 0, false
+	}
+	pgrp, err := strconv.Atoi(f[2])
+	return f[0], pgrp, err == nil
 }
 
 // Addr returns the address the instance's SMTP server listens on.
@@ -328,8 +373,9 @@ func (p *Postfix) Log() string {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		b = []byte(err.Error() + "\n")
 	}
-	if out := p.output.String(); out != "" {
-		b = append(b, "master output:\n"+out...)
+	if out, _ := os.ReadFile(filepath.Join(p.root, "master.out")); len(out) > 0 {
+		b = append(b, "master output:\n"...)
+		b = append(b, out...)
 	}
 	return string(b)
 }
@@ -344,23 +390,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects a process's output written from exec's copying
-// goroutine while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -94,29 +94,29 @@ func Start(t testing.TB, o Options) *Postfix {
 	return nil
 }
 
+// errAddrInUse marks a start that failed because the port was taken.
 var errAddrInUse = errors.New("address in use")
 
 // tools are the Postfix programs Start runs.
 type tools struct {
-	postfix, postconf, master string
+	postconf, master string
 }
 
+// findTools finds postconf and, through it, the master daemon.
 func findTools() (tools, error) {
 	var tl tools
 	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
-		if _, err := os.Stat(filepath.Join(dir, "postfix")); err == nil {
-			tl.postfix = filepath.Join(dir, "postfix")
+		if _, err := os.Stat(filepath.Join(dir, "postconf")); err == nil {
 			tl.postconf = filepath.Join(dir, "postconf")
 			break
 		}
 	}
-	if tl.postfix == "" {
-		p, err := exec.LookPath("postfix")
+	if tl.postconf == "" {
+		p, err := exec.LookPath("postconf")
 		if err != nil {
 			return tl, err
 		}
-		tl.postfix = p
-		tl.postconf = filepath.Join(filepath.Dir(p), "postconf")
+		tl.postconf = p
 	}
 	// -d: the compiled-in default, not whatever /etc/postfix/main.cf says.
 	out, err := exec.Command(tl.postconf, "-dh", "daemon_directory").Output()

@@ -96,7 +96,7 @@ func newTestResolver(t testing.TB, s *dnstest.Server, mod func(*Options)) *Resol
 	o := Options{
 		Resolvers:  []string{s.Addr},
 		LocalAddrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
-		Timeout:    300 * time.Millisecond,
+		Timeout:    2 * time.Second, // generous: -race on a loaded machine; timeout tests set their own
 		Shuffle:    noShuffle,
 	}
 	if mod != nil {

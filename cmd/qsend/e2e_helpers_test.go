@@ -100,6 +100,13 @@ func (s *site) writeConfig(extra string) {
 	if !strings.Contains(extra, "concurrencyremote:") {
 		extra = "concurrencyremote: 0\n" + extra
 	}
+	s.writeRawConfig(extra)
+}
+
+// writeRawConfig writes the YAML file with only the site's paths, the
+// loopback resolver and extra.
+func (s *site) writeRawConfig(extra string) {
+	s.t.Helper()
 	if !strings.Contains(extra, "dns:") {
 		extra = "dns:\n  resolvers: [\"127.0.0.1:9\"]\n" + extra
 	}
@@ -120,7 +127,10 @@ func (s *site) writeControl(name, content string) {
 // exit status.
 func (s *site) run(stdin string, prog string, args ...string) (stdout, stderr string, code int) {
 	s.t.Helper()
-	cmd := exec.Command(filepath.Join(filepath.Dir(qsendBin), prog), args...)
+	// Bounded: a command that should have failed must not hang the suite.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(filepath.Dir(qsendBin), prog), args...)
 	cmd.Env = s.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	cmd.Stdin = strings.NewReader(stdin)
@@ -168,7 +178,9 @@ func (s *site) queue(message string, envelope []byte, extraEnv ...string) (code 
 	if _, err := f.Seek(0, 0); err != nil {
 		s.t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(filepath.Dir(qsendBin), "qmail-queue"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(filepath.Dir(qsendBin), "qmail-queue"))
 	cmd.Env = append(append([]string(nil), s.env...), extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	cmd.Stdin = strings.NewReader(message)

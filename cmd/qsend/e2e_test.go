@@ -216,6 +216,7 @@ func TestQueueCommands(t *testing.T) {
 func TestConfigErrorStopsDaemonBeforeTheQueue(t *testing.T) {
 	s := newSite(t)
 	s.writeControl("concurrencyremote", "lots\n")
+	s.writeRawConfig("") // nothing in the YAML overrides the control file
 	_, errOut, code := s.run("", "qsend", "daemon")
 	if code == 0 || !strings.Contains(errOut, "concurrencyremote") || !strings.Contains(errOut, ":1") {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -27,10 +27,12 @@ type Config struct {
 
 	StoreBatchDelay time.Duration // store.batch_delay: group-commit window
 
-	DNSResolvers  []string   // dns.resolvers
-	RemotePort    int        // remote.port
-	SMTPDListen   []Listener // smtpd.listen
-	MetricsListen string     // metrics.listen
+	DNSResolvers []string // dns.resolvers
+	RemotePort   int      // remote.port
+	// RemoteDestinationConcurrency is remote.destination_concurrency.
+	RemoteDestinationConcurrency int
+	SMTPDListen                  []Listener // smtpd.listen
+	MetricsListen                string     // metrics.listen
 
 	RetrySchedule string        // retry.schedule: qmail or exponential
 	RetryInitial  time.Duration // retry.initial: first wait of the exponential schedule

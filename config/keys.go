@@ -48,6 +48,9 @@ var keys = []keyDef{
 	{name: "store.batch_delay", kind: kSeconds, def: "1ms", lo: 0, hi: int64(time.Second), field: func(c *Config) any { return &c.StoreBatchDelay }},
 	{name: "dns.resolvers", kind: kAddrList, field: func(c *Config) any { return &c.DNSResolvers }},
 	{name: "remote.port", kind: kInt, def: "25", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemotePort }},
+	// Sessions to one recipient domain or route at once; Postfix's
+	// default_destination_concurrency_limit is 20 (anchors.md §1.3).
+	{name: "remote.destination_concurrency", kind: kInt, def: "20", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemoteDestinationConcurrency }},
 	{name: "smtpd.listen", kind: kListeners, def: "127.0.0.1:2525=smtp", field: func(c *Config) any { return &c.SMTPDListen }},
 	{name: "metrics.listen", kind: kAddr, field: func(c *Config) any { return &c.MetricsListen }},
 	// Retry schedule: qmail's formula by default (qmail-semantics.md

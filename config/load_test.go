@@ -25,6 +25,7 @@ func TestDefaults(t *testing.T) {
 		{"store.batch_delay", "1ms", "default"},
 		{"dns.resolvers", "", "default"},
 		{"remote.port", "25", "default"},
+		{"remote.destination_concurrency", "20", "default"},
 		{"smtpd.listen", "[{address: '127.0.0.1:2525', mode: smtp}]", "default"},
 		{"metrics.listen", `""`, "default"},
 		{"retry.schedule", "qmail", "default"},

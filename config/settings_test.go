@@ -63,13 +63,18 @@ func TestWrite(t *testing.T) {
 	if len(lines) != len(keys) {
 		t.Fatalf("%d lines for %d keys:\n%s", len(lines), len(keys), b.String())
 	}
+	// The name column is as wide as the longest key.
+	width := 0
+	for _, k := range keys {
+		width = max(width, len(k.name))
+	}
+	pad := func(k, v string) string { return k + strings.Repeat(" ", width-len(k)) + " = " + v }
 	want := map[string]string{
-		// The name column is as wide as the longest key, bounce.delay_warning.
-		"concurrencyremote": "concurrencyremote    = 100",
-		"me":                "me                   = mx.example",
-		"rcpthosts":         "rcpthosts            = [a.example, b.example]",
-		"state_dir":         "state_dir            = /srv/qsend",
-		"helohost":          "helohost             = mx.example",
+		"concurrencyremote": pad("concurrencyremote", "100"),
+		"me":                pad("me", "mx.example"),
+		"rcpthosts":         pad("rcpthosts", "[a.example, b.example]"),
+		"state_dir":         pad("state_dir", "/srv/qsend"),
+		"helohost":          pad("helohost", "mx.example"),
 	}
 	origins := map[string]string{
 		"concurrencyremote": "config file " + dir + "/qsend.yaml:1",
@@ -85,7 +90,7 @@ func TestWrite(t *testing.T) {
 		if i < 0 {
 			t.Fatalf("no origin in %q", l)
 		}
-		if len(l[:i]) <= len("bounce.delay_warning")+3+maxAlign {
+		if len(l[:i]) <= width+3+maxAlign {
 			if col >= 0 && i != col {
 				t.Errorf("origin column %d, want %d: %q", i, col, l)
 			}

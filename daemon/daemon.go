@@ -93,6 +93,7 @@ var restartKeys = map[string]bool{
 	"state_dir": true, "store.batch_delay": true, "log.format": true,
 	"smtproutes": true, "dns.resolvers": true, "remote.port": true, "me": true,
 	"helohost": true, "timeoutconnect": true, "timeoutremote": true,
+	"remote.destination_concurrency": true,
 }
 
 // Run starts the daemon with the configuration cfg (which Load built from
@@ -210,7 +211,7 @@ func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
 		Store:             d.store,
 		Logger:            d.log,
 		Remote:            d.remote,
-		ConcurrencyRemote: cfg.ConcurrencyRemote,
+		ConcurrencyRemote: remoteInProgress(cfg),
 		ConcurrencyLocal:  cfg.ConcurrencyLocal,
 		QueueLifetime:     cfg.QueueLifetime,
 		Route:             d.derived.route,
@@ -269,10 +270,18 @@ func RemoteOptions(cfg *config.Config, r *mx.Resolver, log *slog.Logger) remote.
 				return &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
 			},
 		},
-		Sessions: cfg.ConcurrencyRemote,
-		Logger:   log,
+		Sessions:       cfg.ConcurrencyRemote,
+		PerDestination: min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1)),
+		MaxWaiting:     remoteInProgress(cfg) / 2,
+		Logger:         log,
 	}
 }
+
+// remoteInProgress is how many remote messages the scheduler keeps in
+// progress: concurrencyremote bounds the SMTP sessions (qmail's remote
+// deliveries at once), and four times as many messages in progress keep
+// every session busy while others wait for theirs.
+func remoteInProgress(cfg *config.Config) int { return 4 * cfg.ConcurrencyRemote }
 
 // reload reads the configuration again (SIGHUP). A configuration that does
 // not load leaves the running one in force.

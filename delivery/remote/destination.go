@@ -22,10 +22,11 @@ type destination struct {
 
 // destinations is the table of destinations, keyed by domain or route.
 type destinations struct {
-	mu    sync.Mutex
-	m     map[string]*destination
-	limit int
-	newBO func() backoff.BackOff
+	mu      sync.Mutex
+	m       map[string]*destination
+	limit   int // sessions per destination
+	waiting int // attempts per destination, running or waiting
+	newBO   func() backoff.BackOff
 }
 
 // enter registers an attempt for key. It refuses when the destination is
@@ -43,7 +44,7 @@ func (ds *destinations) enter(key string, now time.Time) (d *destination, until 
 	if d.until.After(now) {
 		return nil, d.until, false
 	}
-	if d.waiters >= 2*ds.limit {
+	if d.waiters >= ds.waiting {
 		return nil, time.Time{}, false
 	}
 	d.waiters++

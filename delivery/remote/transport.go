@@ -36,6 +36,11 @@ type Options struct {
 	// PerDestination bounds the sessions to one recipient domain or
 	// route (Postfix's default_destination_concurrency_limit is 20).
 	PerDestination int
+	// MaxWaiting bounds the attempts one destination may hold, running or
+	// waiting for a session (default twice PerDestination); beyond it an
+	// attempt is put back for BusyRetry without counting, so that one slow
+	// destination cannot hold every message the scheduler has in progress.
+	MaxWaiting int
 	// ReuseLimit is how many messages one connection carries before it is
 	// closed (default 100); IdleTime how long an idle connection is kept
 	// for the next message (default 5 s).
@@ -60,6 +65,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PerDestination <= 0 {
 		o.PerDestination = 20
+	}
+	if o.MaxWaiting < o.PerDestination {
+		o.MaxWaiting = 2 * o.PerDestination
 	}
 	if o.ReuseLimit <= 0 {
 		o.ReuseLimit = 100
@@ -114,7 +122,7 @@ func New(o Options) *Transport {
 		o:        o,
 		sessions: make(chan struct{}, o.Sessions),
 		pool:     newPool(),
-		dests:    &destinations{m: make(map[string]*destination), limit: o.PerDestination, newBO: o.Backoff},
+		dests:    &destinations{m: make(map[string]*destination), limit: o.PerDestination, waiting: o.MaxWaiting, newBO: o.Backoff},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}

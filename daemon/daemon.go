@@ -93,7 +93,7 @@ var restartKeys = map[string]bool{
 	"state_dir": true, "store.batch_delay": true, "log.format": true,
 	"smtproutes": true, "dns.resolvers": true, "remote.port": true, "me": true,
 	"helohost": true, "timeoutconnect": true, "timeoutremote": true,
-	"remote.destination_concurrency": true,
+	"remote.destination_concurrency": true, "concurrencyremote": true, // qmail reads it only at start (§3.4)
 }
 
 // Run starts the daemon with the configuration cfg (which Load built from
@@ -272,7 +272,7 @@ func RemoteOptions(cfg *config.Config, r *mx.Resolver, log *slog.Logger) remote.
 		},
 		Sessions:       cfg.ConcurrencyRemote,
 		PerDestination: min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1)),
-		MaxWaiting:     remoteInProgress(cfg) / 2,
+		MaxWaiting:     remoteInProgress(cfg) * 3 / 4,
 		Logger:         log,
 	}
 }

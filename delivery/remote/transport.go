@@ -47,7 +47,9 @@ type Options struct {
 	ReuseLimit int
 	IdleTime   time.Duration
 	// BusyRetry is when an attempt that found its destination saturated
-	// is tried again, without counting as an attempt (default 30 s).
+	// is tried again, without counting as an attempt (default 1 s: a
+	// put-back costs one grouped store write, and the destination frees
+	// sessions quickly).
 	BusyRetry time.Duration
 	// Backoff makes the backoff of a destination that cannot be reached;
 	// nil: exponential from 1 minute to 1 hour with jitter.
@@ -76,7 +78,7 @@ func (o Options) withDefaults() Options {
 		o.IdleTime = 5 * time.Second
 	}
 	if o.BusyRetry <= 0 {
-		o.BusyRetry = 30 * time.Second
+		o.BusyRetry = time.Second
 	}
 	if o.Backoff == nil {
 		o.Backoff = func() backoff.BackOff {

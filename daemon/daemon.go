@@ -60,6 +60,7 @@ type Daemon struct {
 	imports  chan chan struct{}
 	derived  derived
 	remote   *remote.Transport
+	metrics  net.Listener // nil when metrics.listen is empty
 }
 
 // derived is what the daemon builds from the configuration and that can
@@ -139,6 +140,13 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		ln.Close()
 		return fmt.Errorf("opening the trigger %s: %w", d.layout.Trigger, err)
 	}
+	if cfg.MetricsListen != "" {
+		if d.metrics, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			trigger.Close()
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+	}
 	d.remote = remote.New(RemoteOptions(cfg, d.derived.resolver, log))
 	defer d.remote.Close()
 	d.sched = delivery.New(d.schedulerOptions(cfg))
@@ -163,6 +171,10 @@ func (d *Daemon) run(ctx context.Context, ln *net.UnixListener, trigger *os.File
 	go func() { defer wg.Done(); d.serve(work, ln) }()
 	go func() { defer wg.Done(); d.importer(work) }()
 	go func() { defer wg.Done(); d.watchTrigger(trigger) }()
+	if d.metrics != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.serveMetrics(work, d.metrics) }()
+	}
 
 	var runErr error
 loop:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,12 @@ import (
 // testDaemon runs the daemon in this process on a fresh state_dir and
 // stops it when the test ends.
 func testDaemon(tb testing.TB) ctl.Layout {
+	tb.Helper()
+	return testDaemonWith(tb, nil)
+}
+
+// testDaemonWith is testDaemon with a change to the configuration.
+func testDaemonWith(tb testing.TB, mod func(*config.Config)) ctl.Layout {
 	tb.Helper()
 	dir := tb.TempDir()
 	cfg := &config.Config{
@@ -42,6 +49,9 @@ func testDaemon(tb testing.TB) ctl.Layout {
 		BounceHost:        "test.example",
 		DoubleBounceTo:    "postmaster",
 		DoubleBounceHost:  "test.example",
+	}
+	if mod != nil {
+		mod(cfg)
 	}
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn)
@@ -165,4 +175,31 @@ func BenchmarkSubmitSocket(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+func TestMetrics(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	l := testDaemonWith(t, func(c *config.Config) { c.MetricsListen = addr })
+	c := ctl.NewClient(l.Socket)
+	if _, err := c.Submit(context.Background(), 1, strings.NewReader("Subject: m\n\nx\n"), func() (ctl.Envelope, error) {
+		return ctl.Envelope{Sender: "a@example.org", Recipients: []string{"b@example.net"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"qsend_queue_messages 1", `qsend_deliveries_limit{channel="remote"} 0`, "qsend_remote_connections_total 0"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, b)
+		}
+	}
 }

@@ -258,6 +258,11 @@ func TestUnreachableDestinationBacksOff(t *testing.T) {
 	if tr.Destinations() != 1 {
 		t.Fatalf("%d destinations remembered", tr.Destinations())
 	}
+	counts := map[string]int64{}
+	tr.Counters().Results(func(state, reason string, n int64) { counts[state+" "+reason] = n })
+	if counts["deferred connect"] != 1 || counts["waited backoff"] != 1 {
+		t.Fatalf("counters %v", counts)
+	}
 }
 
 func TestVERPSender(t *testing.T) {

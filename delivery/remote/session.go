@@ -20,26 +20,26 @@ import (
 // Moving on to the next server after a connection failure, a failed
 // greeting or EHLO, or a 421 is a deliberate difference from qmail-remote,
 // which gives up on the first server it connected to (README).
-func (t *Transport) tryServer(ctx context.Context, g *group, host string, addr netip.AddrPort) (reached bool, text string) {
+func (t *Transport) tryServer(ctx context.Context, g *group, host string, addr netip.AddrPort) (reached bool, text, reason string) {
 	ip := ipText(addr)
 	for fresh := false; len(g.pos) > 0; fresh = true {
 		c, uses, reused, err := t.conn(ctx, addr, host, fresh)
 		if err != nil {
 			var se *smtpclient.Error
 			if errors.As(err, &se) && se.Stage != smtpclient.StageConnect {
-				return true, stageText(se.Stage, ip) + remoteSaid(se.Reply)
+				return true, stageText(se.Stage, ip) + remoteSaid(se.Reply), stageReason(se.Stage)
 			}
-			return false, ""
+			return false, "", ""
 		}
-		stale, moveOn := t.send(ctx, g, c, host, ip)
+		stale, moveOn, why := t.send(ctx, g, c, host, ip)
 		if stale && reused && !fresh {
 			c.Close()
 			continue // the server closed an idle connection: connect again once
 		}
 		t.release(ctx, addr, c, uses+1)
-		return true, moveOn
+		return true, moveOn, why
 	}
-	return true, ""
+	return true, "", ""
 }
 
 // conn returns an idle connection to addr, or a new one.
@@ -69,14 +69,14 @@ func (t *Transport) release(ctx context.Context, addr netip.AddrPort, c *smtpcli
 // anything (a reused connection the server had closed); moveOn is the text
 // for recipients left undecided by a 421 or a lost connection before the
 // final dot, which the next server may take.
-func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host, ip string) (stale bool, moveOn string) {
+func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host, ip string) (stale bool, moveOn, why string) {
 	job := g.m.job
 	eight := false
 	if c.Ext().EightBitMIME {
 		var err error
 		if eight, err = g.m.isEightBit(); err != nil {
-			g.settleRest(store.Deferred, "Unable to read message. (#4.3.0)\n")
-			return false, ""
+			g.settleRest(store.Deferred, "read", "Unable to read message. (#4.3.0)\n")
+			return false, "", ""
 		}
 	}
 	var left []int
@@ -98,30 +98,27 @@ func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host
 			r := res[j]
 			switch {
 			case r.State == smtpclient.Delivered:
-				g.settle(p, store.Delivered, resultText(r, ip))
+				g.settle(p, store.Delivered, "ok", resultText(r, ip))
 			case r.State == smtpclient.Failed:
-				g.settle(p, store.Failed, resultText(r, ip))
+				g.settle(p, store.Failed, stageReason(r.Stage), resultText(r, ip))
 			case err != nil && afterDot(se):
 				// RFC 5321 §6.1: the message may have been delivered; say so
 				// and retry later, never at once elsewhere.
-				g.settle(p, store.Deferred, diedText(ip, true, se.Err))
+				g.settle(p, store.Deferred, "connection", diedText(ip, true, se.Err))
 			case err != nil && (r.Reply.Code == 0 || r.Reply.Code == 421):
 				left = append(left, p)
 				if r.Reply.Code == 421 {
-					moveOn = stageText(r.Stage, ip) + remoteSaid(&r.Reply)
+					moveOn, why = stageText(r.Stage, ip)+remoteSaid(&r.Reply), stageReason(r.Stage)
 				} else {
-					moveOn = diedText(ip, false, causeOf(se, err))
+					moveOn, why = diedText(ip, false, causeOf(se, err)), "connection"
 				}
 			default:
-				g.settle(p, store.Deferred, resultText(r, ip))
+				g.settle(p, store.Deferred, stageReason(r.Stage), resultText(r, ip))
 			}
 		}
 	}
 	g.pos = left
-	if stale && len(left) > 0 {
-		return true, moveOn
-	}
-	return false, moveOn
+	return stale && len(left) > 0, moveOn, why
 }
 
 // envelope is one transaction: a sender and the recipients it carries.

@@ -77,3 +77,26 @@ func diedText(ip string, afterDot bool, err error) string {
 const (
 	noConnection = "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
 )
+
+// stageReason names a stage for the counters.
+func stageReason(s smtpclient.Stage) string {
+	switch s {
+	case smtpclient.StageConnect:
+		return "connect"
+	case smtpclient.StageGreeting:
+		return "greeting"
+	case smtpclient.StageHelo:
+		return "helo"
+	case smtpclient.StageStartTLS:
+		return "starttls"
+	case smtpclient.StageMail:
+		return "mail"
+	case smtpclient.StageRcpt:
+		return "rcpt"
+	case smtpclient.StageData:
+		return "data"
+	case smtpclient.StageBody:
+		return "body"
+	}
+	return "smtp"
+}

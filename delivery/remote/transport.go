@@ -110,10 +110,34 @@ type Transport struct {
 	done     chan struct{}
 }
 
-// Counts are the transport's counters, for operators.
+// Counts are the transport's counters, for operators: results by state
+// and reason, and connections made and reused.
 type Counts struct {
-	Delivered, Deferred, Failed, NotAttempted atomic.Int64
-	Connections, Reused                       atomic.Int64
+	Connections, Reused atomic.Int64
+	results             sync.Map // "state reason" → *atomic.Int64
+}
+
+// Results calls fn for every (state, reason) pair counted so far. state
+// is "delivered", "deferred", "failed" or "waited" (put back without an
+// attempt); reason is where it was decided: "dns", "connect", a stage of
+// the SMTP session ("greeting", "helo", "starttls", "mail", "rcpt",
+// "data", "body"), "connection" (lost), "busy", "backoff", "read",
+// "interrupted", or "ok".
+func (c *Counts) Results(fn func(state, reason string, n int64)) {
+	c.results.Range(func(k, v any) bool {
+		state, reason, _ := strings.Cut(k.(string), " ")
+		fn(state, reason, v.(*atomic.Int64).Load())
+		return true
+	})
+}
+
+func (c *Counts) add(state, reason string) {
+	key := state + " " + reason
+	v, ok := c.results.Load(key)
+	if !ok {
+		v, _ = c.results.LoadOrStore(key, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
 }
 
 // New returns a Transport and starts its janitor, which closes idle
@@ -166,6 +190,7 @@ func (t *Transport) Destinations() int { return t.dests.size() }
 // by domain and each group is delivered in its own session, concurrently.
 func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Result {
 	results := make([]store.Result, len(job.Rcpts))
+	reasons := make([]string, len(job.Rcpts))
 	m := &message{job: job}
 	groups := map[string][]int{}
 	var order []string
@@ -182,27 +207,18 @@ func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Resul
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.deliverDomain(ctx, m, d, groups[d], results)
+			t.deliverDomain(ctx, m, d, groups[d], results, reasons)
 		}()
 	}
 	wg.Wait()
-	for _, r := range results {
-		t.count(r)
+	for i, r := range results {
+		state := r.State.String()
+		if r.NotAttempted {
+			state = "waited"
+		}
+		t.counts.add(state, reasons[i])
 	}
 	return results
-}
-
-func (t *Transport) count(r store.Result) {
-	switch {
-	case r.NotAttempted:
-		t.counts.NotAttempted.Add(1)
-	case r.State == store.Delivered:
-		t.counts.Delivered.Add(1)
-	case r.State == store.Failed:
-		t.counts.Failed.Add(1)
-	default:
-		t.counts.Deferred.Add(1)
-	}
 }
 
 // message is a job with what its attempts share.
@@ -257,41 +273,44 @@ type group struct {
 	m       *message
 	pos     []int // positions in results still undecided
 	results []store.Result
+	reasons []string // where each result was decided, for the counters
 	now     time.Time
 }
 
-func (g *group) settle(p int, state store.RcptState, text string) {
+func (g *group) settle(p int, state store.RcptState, reason, text string) {
 	g.results[p].State, g.results[p].Text, g.results[p].At = state, text, g.now
+	g.reasons[p] = reason
 }
 
 // settleRest gives every undecided recipient the same result.
-func (g *group) settleRest(state store.RcptState, text string) {
+func (g *group) settleRest(state store.RcptState, reason, text string) {
 	for _, p := range g.pos {
-		g.settle(p, state, text)
+		g.settle(p, state, reason, text)
 	}
 	g.pos = nil
 }
 
 // wait puts every undecided recipient back until until, without an attempt.
-func (g *group) wait(until time.Time, text string) {
+func (g *group) wait(until time.Time, reason, text string) {
 	for _, p := range g.pos {
 		g.results[p] = store.Result{Index: g.results[p].Index, State: store.Deferred, NotAttempted: true, Next: until, Text: text, At: g.now}
+		g.reasons[p] = reason
 	}
 	g.pos = nil
 }
 
 // deliverDomain delivers the recipients at positions pos, all of domain.
-func (t *Transport) deliverDomain(ctx context.Context, m *message, domain string, pos []int, results []store.Result) {
-	g := &group{m: m, pos: pos, results: results, now: t.o.Now()}
+func (t *Transport) deliverDomain(ctx context.Context, m *message, domain string, pos []int, results []store.Result, reasons []string) {
+	g := &group{m: m, pos: pos, results: results, reasons: reasons, now: t.o.Now()}
 	plan, err := t.o.Resolver.Plan(ctx, domain)
 	if err != nil {
 		var me *mx.Error
 		if errors.As(err, &me) && !me.Temporary {
-			g.settleRest(store.Failed, me.Text+"\n")
+			g.settleRest(store.Failed, "dns", me.Text+"\n")
 		} else if me != nil {
-			g.settleRest(store.Deferred, me.Text+"\n")
+			g.settleRest(store.Deferred, "dns", me.Text+"\n")
 		} else {
-			g.settleRest(store.Deferred, "Sorry, I couldn't find any host by that name. (#4.1.2)\n")
+			g.settleRest(store.Deferred, "dns", "Sorry, I couldn't find any host by that name. (#4.1.2)\n")
 		}
 		return
 	}
@@ -302,16 +321,16 @@ func (t *Transport) deliverDomain(ctx context.Context, m *message, domain string
 	d, until, ok := t.dests.enter(key, g.now)
 	if !ok {
 		if until.IsZero() {
-			g.wait(g.now.Add(t.o.BusyRetry), "")
+			g.wait(g.now.Add(t.o.BusyRetry), "busy", "")
 		} else {
-			g.wait(until, "Sorry, "+domain+" could not be reached recently; waiting before the next try. (#4.4.1)\n")
+			g.wait(until, "backoff", "Sorry, "+domain+" could not be reached recently; waiting before the next try. (#4.4.1)\n")
 		}
 		return
 	}
 	connectFailed := true
 	defer func() { t.dests.leave(key, d, t.o.Now(), connectFailed) }()
 	if err := d.acquire(ctx); err != nil {
-		g.settleRest(store.Deferred, "Delivery was interrupted. (#4.3.0)\n")
+		g.settleRest(store.Deferred, "interrupted", "Delivery was interrupted. (#4.3.0)\n")
 		connectFailed = false
 		return
 	}
@@ -319,7 +338,7 @@ func (t *Transport) deliverDomain(ctx context.Context, m *message, domain string
 	select {
 	case t.sessions <- struct{}{}:
 	case <-ctx.Done():
-		g.settleRest(store.Deferred, "Delivery was interrupted. (#4.3.0)\n")
+		g.settleRest(store.Deferred, "interrupted", "Delivery was interrupted. (#4.3.0)\n")
 		connectFailed = false
 		return
 	}
@@ -329,22 +348,22 @@ func (t *Transport) deliverDomain(ctx context.Context, m *message, domain string
 	if port == 0 {
 		port = t.o.Port
 	}
-	last := noConnection
+	last, lastReason := noConnection, "connect"
 	for _, h := range plan.Hosts {
 		for _, ip := range h.Addrs {
 			if len(g.pos) == 0 || ctx.Err() != nil {
 				break
 			}
-			reached, text := t.tryServer(ctx, g, h.Name, netip.AddrPortFrom(ip, uint16(port)))
+			reached, text, reason := t.tryServer(ctx, g, h.Name, netip.AddrPortFrom(ip, uint16(port)))
 			if reached {
 				connectFailed = false
 			}
 			if text != "" {
-				last = text
+				last, lastReason = text, reason
 			}
 		}
 	}
 	if len(g.pos) > 0 {
-		g.settleRest(store.Deferred, last)
+		g.settleRest(store.Deferred, lastReason, last)
 	}
 }

@@ -31,7 +31,10 @@ func newRemoteWorld(t *testing.T) *remoteWorld {
 
 // config is the YAML that points a site at this world.
 func (w *remoteWorld) config(extra string) string {
-	return fmt.Sprintf("dns:\n  resolvers: [%q]\nremote:\n  port: %d\nconcurrencyremote: 20\n%s", w.dns.Addr, w.port, extra)
+	if !strings.Contains(extra, "concurrencyremote:") {
+		extra = "concurrencyremote: 20\n" + extra
+	}
+	return fmt.Sprintf("dns:\n  resolvers: [%q]\nremote:\n  port: %d\n%s", w.dns.Addr, w.port, extra)
 }
 
 func (w *remoteWorld) server(t *testing.T, ip string, cfg smtptest.Config) *smtptest.Server {
@@ -107,6 +110,12 @@ func TestRemoteExpiryBounces(t *testing.T) {
 		l := s.listJSON()
 		return len(l) == 1 && l[0].Recipients[0].Attempts == 1
 	})
+	// qmail's schedule (qmail-semantics.md §3.2): the pass started within a
+	// second of birth, so the next is birth + (0 + 20)² = 400 s.
+	l := s.listJSON()[0]
+	if next := l.Recipients[0].NextAttempt.Sub(l.ArrivalTime); next < 399*time.Second || next > 401*time.Second {
+		t.Fatalf("next attempt %v after arrival, want 400s", next)
+	}
 	time.Sleep(1100 * time.Millisecond) // past the queue lifetime
 	s.mustRun("queue", "flush")
 	if !home.WaitCount(1, 15*time.Second) {
@@ -133,4 +142,50 @@ func TestRemoteExpiryBounces(t *testing.T) {
 		}
 	}
 	waitFor(t, "the queue to empty", func() bool { return len(s.listJSON()) == 0 })
+}
+
+// TestRemoteKillDuringDelivery kills the daemon with SIGKILL while it
+// delivers to a slow server, restarts it, and finds every message delivered
+// at least once (a message whose final dot was sent before the kill may
+// arrive twice, as with qmail) and the queue empty.
+func TestRemoteKillDuringDelivery(t *testing.T) {
+	w := newRemoteWorld(t)
+	w.dns.Add("example.net. 60 IN MX 10 mx.example.net.", "mx.example.net. 60 IN A 127.0.0.2")
+	slow := w.server(t, "127.0.0.2", smtptest.Config{Pipelining: true, Reply: func(cmd, _ string) (int, string) {
+		if cmd == "DOT" {
+			time.Sleep(100 * time.Millisecond)
+		}
+		return 0, ""
+	}})
+	s := newSite(t)
+	s.writeConfig(w.config("concurrencyremote: 4\n"))
+	d := s.startDaemon()
+	const n = 120
+	for i := 0; i < n; i++ {
+		if code, errOut := s.queue(bodyFor(fmt.Sprintf("k%d", i)), envelope("sender@test.example", fmt.Sprintf("k%d@example.net", i))); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+	}
+	if !slow.WaitCount(n/4, 30*time.Second) {
+		t.Fatal("deliveries did not start")
+	}
+	d.cmd.Process.Kill()
+	<-d.done
+	killedAt := slow.Count()
+	s.startDaemon()
+	waitFor(t, "the queue to empty", func() bool { return len(s.listJSON()) == 0 })
+	got := map[string]int{}
+	for _, m := range slow.Messages() {
+		got[m.Rcpts[0]]++
+	}
+	dups := 0
+	for i := 0; i < n; i++ {
+		switch c := got[fmt.Sprintf("k%d@example.net", i)]; {
+		case c == 0:
+			t.Errorf("message k%d was lost", i)
+		case c > 1:
+			dups++
+		}
+	}
+	t.Logf("%d delivered before the kill, %d transactions in all, %d duplicates", killedAt, slow.Count(), dups)
 }

@@ -18,7 +18,7 @@ type Conn struct {
 	o      Options
 	addr   netip.AddrPort
 	host   string
-	raw    net.Conn     // the TCP connection
+	raw    net.Conn     // the TCP or Unix socket connection
 	tc     *timeoutConn // raw with a deadline on every read and write
 	r      *bufio.Reader
 	w      *bufio.Writer
@@ -54,11 +54,9 @@ func (t *timeoutConn) Write(p []byte) (int, error) {
 // error, a 421 or cancellation has ended.
 var errUnusable = errors.New("connection is no longer usable")
 
-// Dial connects to addr, reads the greeting, says EHLO (HELO when EHLO gets
-// a 5xx), starts TLS when offered and Options.TLSConfig(host) is not nil,
-// then says EHLO again. host is the MX host name (for TLS and for the
-// caller's texts); it may be "". Every failure is an *Error; the connection
-// is then closed.
+// Dial connects to addr over TCP and greets the server as NewConn does.
+// host is the MX host name (for TLS and for the caller's texts); it may be
+// "". Every failure is an *Error; the connection is then closed.
 func Dial(ctx context.Context, addr netip.AddrPort, host string, o Options) (*Conn, error) {
 	o = o.withDefaults()
 	d := net.Dialer{Timeout: o.ConnectTimeout}
@@ -66,6 +64,27 @@ func Dial(ctx context.Context, addr netip.AddrPort, host string, o Options) (*Co
 	if err != nil {
 		return nil, &Error{Stage: StageConnect, Err: err}
 	}
+	return newConn(ctx, raw, addr, host, o)
+}
+
+// NewConn greets the server on a connection the caller made (TCP or a Unix
+// socket, for LMTP): it reads the greeting, says EHLO (HELO when EHLO gets
+// a 5xx) or, with Options.LMTP, LHLO, starts TLS when offered and
+// Options.TLSConfig(host) is not nil, then greets again. Options.Timeout
+// bounds every read and write from here on; ConnectTimeout is not used.
+// host names the server for TLS and for the caller's texts; it may be "".
+// The Conn owns c: every failure is an *Error, and c is then closed.
+func NewConn(ctx context.Context, c net.Conn, host string, o Options) (*Conn, error) {
+	var addr netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return newConn(ctx, c, addr, host, o.withDefaults())
+}
+
+// newConn is the one code path of Dial and NewConn; o has its defaults.
+func newConn(ctx context.Context, raw net.Conn, addr netip.AddrPort, host string, o Options) (*Conn, error) {
 	c := &Conn{o: o, addr: addr, host: host, raw: raw, tc: &timeoutConn{Conn: raw, d: o.Timeout}}
 	c.setStream(c.tc)
 	stop := c.watch(ctx)
@@ -129,8 +148,20 @@ func (c *Conn) greet(ctx context.Context) error {
 }
 
 // hello says EHLO, and HELO when EHLO gets a 5xx (qmail-semantics.md §1.3,
-// RFC 5321 §3.2).
+// RFC 5321 §3.2); with LMTP it says LHLO and nothing else (RFC 2033 §4.1:
+// HELO and EHLO are not LMTP commands).
 func (c *Conn) hello() error {
+	if c.o.LMTP {
+		rep, err := c.cmd(StageHelo, "LHLO "+c.o.HeloHost)
+		if err != nil {
+			return err
+		}
+		if !rep.Positive() {
+			return &Error{Stage: StageHelo, Reply: &rep}
+		}
+		c.ext = parseExtensions(rep.Lines)
+		return nil
+	}
 	rep, err := c.cmd(StageHelo, "EHLO "+c.o.HeloHost)
 	if err != nil {
 		return err
@@ -190,10 +221,11 @@ func (c *Conn) TLS() (tls.ConnectionState, bool) {
 	return *c.tls, true
 }
 
-// Addr returns the address connected to.
+// Addr returns the address connected to; the zero AddrPort for a
+// connection given to NewConn that is not TCP (a Unix socket).
 func (c *Conn) Addr() netip.AddrPort { return c.addr }
 
-// Host returns the host name given to Dial.
+// Host returns the host name given to Dial or NewConn.
 func (c *Conn) Host() string { return c.host }
 
 // Usable reports whether the connection can take another transaction: false

@@ -9,7 +9,7 @@ import (
 // named on each field.
 type Options struct {
 	HeloHost       string        // control/helohost; "localhost" when empty
-	ConnectTimeout time.Duration // control/timeoutconnect (default 60s)
+	ConnectTimeout time.Duration // control/timeoutconnect (default 60s); Dial only
 	Timeout        time.Duration // control/timeoutremote: bound on each read and write (default 1200s)
 	// TLSConfig is asked, when the server offers STARTTLS, for the
 	// configuration to start TLS with; nil means stay in plaintext. The
@@ -23,6 +23,11 @@ type Options struct {
 	// minimum a server must accept, RFC 5321 §4.5.3.1.8); larger envelopes
 	// are split into several transactions on the connection.
 	MaxRcpts int
+	// LMTP speaks LMTP (RFC 2033) instead of SMTP, for mailbox servers
+	// such as Dovecot: LHLO instead of EHLO with no HELO fallback (§4.1),
+	// and after the final dot one reply per recipient accepted at RCPT, in
+	// RCPT order, each deciding its own recipient (§4.2).
+	LMTP bool
 }
 
 // Defaults of Options (qmail-semantics.md §1.2 for the timeouts).

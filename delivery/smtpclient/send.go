@@ -319,6 +319,14 @@ func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
 		if err := c.flush(StageBody, true); err != nil {
 			return nil, nil, err
 		}
+		if c.o.LMTP {
+			// RFC 2033 §4.2: DATA must fail without a successful RCPT, and
+			// the dot is owed one reply per such RCPT, none here. A server
+			// that broke the first rule cannot be trusted to keep the
+			// second: end the connection rather than misread replies.
+			// Every recipient of the batch is decided already.
+			return nil, nil, c.netErr(StageBody, errLMTPNoRcpt, false)
+		}
 		if _, err := c.readAfter(StageBody, true); err != nil {
 			return nil, nil, err
 		}
@@ -347,6 +355,13 @@ func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
 	if err := c.flush(StageBody, true); err != nil {
 		return nil, nil, err
 	}
+	if c.o.LMTP {
+		if err := t.lmtpReplies(accepted); err != nil {
+			return nil, nil, err
+		}
+		c.dirty = false // RFC 2033 §4.2: the last reply ends the transaction
+		return carry, nil, nil
+	}
 	frep, err := c.readAfter(StageBody, true)
 	if err != nil {
 		return nil, nil, err
@@ -359,6 +374,28 @@ func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
 	}
 	c.dirty = false // RFC 5321 §4.1.1.4: the reply to the dot ends the transaction
 	return carry, nil, nil
+}
+
+// errLMTPNoRcpt ends an LMTP connection whose server accepted DATA
+// without an accepted recipient.
+var errLMTPNoRcpt = errors.New("LMTP server accepted DATA without an accepted recipient (RFC 2033 §4.2)")
+
+// lmtpReplies reads the replies after the final dot of an LMTP transaction:
+// one per recipient accepted at RCPT, in RCPT order, each deciding its own
+// recipient (RFC 2033 §4.2). Recipients whose reply was read keep it when
+// the connection fails before the others'; a 421 decides the rest.
+func (t *txn) lmtpReplies(accepted []int) error {
+	for k, i := range accepted {
+		rep, err := t.c.readAfter(StageBody, true)
+		if err != nil {
+			return err
+		}
+		if rep.Code == 421 {
+			return t.closing(rep, StageBody, accepted[k:])
+		}
+		t.decide(i, rep, StageBody)
+	}
+	return nil
 }
 
 // tooManyRcpts reports a refusal that means "not in this transaction":

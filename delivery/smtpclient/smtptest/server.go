@@ -3,7 +3,8 @@
 // SMTP (RFC 5321) with scriptable replies: multi-line EHLO, pipelined input
 // answered in order (RFC 2920), dot-unstuffing with a strict CRLF.CRLF end
 // of data, STARTTLS (RFC 3207) with buffered plaintext discarded, RSET,
-// NOOP and QUIT.
+// NOOP and QUIT; or, with Config.LMTP, LMTP (RFC 2033) on TCP or a Unix
+// socket.
 package smtptest
 
 import (
@@ -31,14 +32,19 @@ type Config struct {
 	MaxRcpts  int    // more recipients than this in one transaction get 452 4.5.3
 	DropAfter string // close the connection right after receiving this command ("DATA", "DOT" = after the final dot, before replying)
 	Discard   bool   // do not keep messages (benchmark sink); count them only
+	// LMTP makes the server speak LMTP (RFC 2033): it answers LHLO (and
+	// refuses HELO and EHLO, §4.1), and after the final dot sends one reply
+	// per recipient accepted at RCPT, in RCPT order (§4.2), scripted per
+	// recipient by Reply("DOT", rcpt) where rcpt is the bare address.
+	LMTP bool
 }
 
 // Received is one message the server accepted.
 type Received struct {
 	Sender     string
-	Rcpts      []string
-	Data       []byte // after un-dot-stuffing, CRLF kept
-	MailParams string // what followed MAIL FROM:<...>
+	Rcpts      []string // with LMTP, those whose reply after the dot was 2xx
+	Data       []byte   // after un-dot-stuffing, CRLF kept
+	MailParams string   // what followed MAIL FROM:<...>
 	TLS        bool
 	Conn       int // connection number, from 1
 }
@@ -75,11 +81,21 @@ func Start(t testing.TB, addr string, cfg Config) *Server {
 	return s
 }
 
+// StartUnix starts a server on a Unix socket at path (for LMTP) and stops
+// it when the test ends; Addr then returns the zero AddrPort.
+func StartUnix(t testing.TB, path string, cfg Config) *Server {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatalf("smtptest: %v", err)
+	}
+	s := serve(ln, netip.AddrPort{}, cfg)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // Listen starts a server on addr; Close stops it.
 func Listen(addr string, cfg Config) (*Server, error) {
-	if cfg.Hostname == "" {
-		cfg.Hostname = "smtptest.invalid"
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -89,13 +105,21 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	return serve(ln, ap, cfg), nil
+}
+
+// serve runs the server on ln.
+func serve(ln net.Listener, ap netip.AddrPort, cfg Config) *Server {
+	if cfg.Hostname == "" {
+		cfg.Hostname = "smtptest.invalid"
+	}
 	s := &Server{cfg: cfg, ln: ln, addr: ap, conns: make(map[net.Conn]struct{})}
 	s.wg.Add(1)
 	go s.accept()
-	return s, nil
+	return s
 }
 
-// Addr returns the address the server listens on.
+// Addr returns the address the server listens on (zero for a Unix socket).
 func (s *Server) Addr() netip.AddrPort { return s.addr }
 
 // Close stops listening, closes every connection and waits for their

@@ -36,7 +36,11 @@ type session struct {
 
 func (ss *session) serve() {
 	ss.r, ss.w = newRW(ss.raw)
-	if err := ss.reply("GREETING", "", 220, ss.s.cfg.Hostname+" ESMTP smtptest"); err != nil {
+	banner := " ESMTP smtptest"
+	if ss.s.cfg.LMTP {
+		banner = " LMTP smtptest"
+	}
+	if err := ss.reply("GREETING", "", 220, ss.s.cfg.Hostname+banner); err != nil {
 		ss.w.Flush()
 		return
 	}
@@ -78,6 +82,17 @@ func (ss *session) command(line string) error {
 	verb = strings.ToUpper(verb)
 	if ss.s.cfg.DropAfter != "" && strings.EqualFold(ss.s.cfg.DropAfter, verb) {
 		return errDrop
+	}
+	if ss.s.cfg.LMTP {
+		// RFC 2033 §4.1: LHLO replaces HELO and EHLO.
+		switch verb {
+		case "LHLO":
+			ss.resetTxn()
+			ss.helo = true
+			return ss.reply("LHLO", arg, 250, ss.ehloText())
+		case "EHLO", "HELO":
+			return ss.reply(verb, arg, 500, "5.5.1 this is LMTP: say LHLO")
+		}
 	}
 	switch verb {
 	case "EHLO":
@@ -232,6 +247,9 @@ func (ss *session) dataCmd(arg string) error {
 	if strings.EqualFold(ss.s.cfg.DropAfter, "DOT") {
 		return errDrop
 	}
+	if ss.s.cfg.LMTP {
+		return ss.lmtpReplies(data)
+	}
 	code, text = 250, "2.0.0 ok: queued"
 	if len(ss.rcpts) == 0 {
 		code, text = 554, "5.5.1 no valid recipients"
@@ -243,6 +261,34 @@ func (ss *session) dataCmd(arg string) error {
 	}
 	ss.resetTxn()
 	return ss.send(code, text)
+}
+
+// lmtpReplies answers the final dot with one reply per accepted recipient,
+// in RCPT order (RFC 2033 §4.2), and keeps the message for those with a
+// 2xx reply.
+func (ss *session) lmtpReplies(data []byte) error {
+	var ok []string
+	for _, r := range ss.rcpts {
+		code, text := ss.script("DOT", r, 250, "2.0.0 <"+r+"> delivered")
+		if code >= 200 && code < 300 {
+			ok = append(ok, r)
+		}
+		if err := ss.send(code, text); err != nil {
+			ss.keep(ok, data)
+			return err
+		}
+	}
+	ss.keep(ok, data)
+	ss.resetTxn()
+	return nil
+}
+
+// keep records a message delivered to rcpts, if any.
+func (ss *session) keep(rcpts []string, data []byte) {
+	if len(rcpts) > 0 {
+		ss.s.deliver(Received{Sender: ss.from, Rcpts: rcpts, Data: data,
+			MailParams: ss.param, TLS: ss.tls, Conn: ss.n})
+	}
 }
 
 // readData reads the message up to the line ".", which must be exactly

@@ -5,6 +5,10 @@
 // retries or other mail exchangers; the remote transport does that with the
 // results and errors it returns.
 //
+// With Options.LMTP it speaks LMTP (RFC 2033) to a mailbox server such as
+// Dovecot, on a TCP or Unix socket connection given to NewConn: LHLO, and
+// one result per recipient from the replies after the final dot.
+//
 // The wire behaviour follows qmail-remote with the TLS patch
 // (qmail-semantics.md §1.1–1.3, §1.6) and RFC 5321, with the deviations
 // documented where they are made.

@@ -20,24 +20,28 @@ func TestLMTPDelivery(t *testing.T) {
 	t.Logf("Start took %v", time.Since(begin))
 
 	tests := []struct {
-		name string
-		dial func(ctx context.Context, o smtpclient.Options) (*smtpclient.Conn, error)
+		name     string
+		maxRcpts int // one transaction per recipient: RSET and a rewound body
+		dial     func(ctx context.Context, o smtpclient.Options) (*smtpclient.Conn, error)
 	}{
-		{"unix", func(ctx context.Context, o smtpclient.Options) (*smtpclient.Conn, error) {
+		{"unix", 0, func(ctx context.Context, o smtpclient.Options) (*smtpclient.Conn, error) {
 			raw, err := net.Dial("unix", d.Socket())
 			if err != nil {
 				return nil, err
 			}
 			return smtpclient.NewConn(ctx, raw, "", o)
 		}},
-		{"tcp", func(ctx context.Context, o smtpclient.Options) (*smtpclient.Conn, error) {
+		{"tcp", 0, func(ctx context.Context, o smtpclient.Options) (*smtpclient.Conn, error) {
+			return smtpclient.Dial(ctx, d.Addr(), "", o)
+		}},
+		{"tcp one recipient per transaction", 1, func(ctx context.Context, o smtpclient.Options) (*smtpclient.Conn, error) {
 			return smtpclient.Dial(ctx, d.Addr(), "", o)
 		}},
 	}
 	for n, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			c, err := tt.dial(ctx, smtpclient.Options{LMTP: true, HeloHost: "qsend.test", Timeout: 10 * time.Second})
+			c, err := tt.dial(ctx, smtpclient.Options{LMTP: true, HeloHost: "qsend.test", Timeout: 10 * time.Second, MaxRcpts: tt.maxRcpts})
 			if err != nil {
 				t.Fatalf("connect: %v\n%s", err, d.Log())
 			}

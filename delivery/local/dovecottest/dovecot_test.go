@@ -93,3 +93,27 @@ func TestLMTPDelivery(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLMTPDeliver delivers small messages to two users over the Unix
+// socket on one connection: the throughput of Dovecot with the LMTP client.
+func BenchmarkLMTPDeliver(b *testing.B) {
+	d := Start(b, Options{Users: []string{"alice", "bob"}})
+	raw, err := net.Dial("unix", d.Socket())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := smtpclient.NewConn(ctx, raw, "", smtpclient.Options{LMTP: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Quit()
+	body := "From: s@example.test\nSubject: bench\n\n" + strings.Repeat("x", 1000) + "\n"
+	env := smtpclient.Envelope{Sender: "s@example.test", Rcpts: []string{"alice@example.test", "bob@example.test"}}
+	for b.Loop() {
+		res, err := c.Send(ctx, env, smtpclient.Message{Body: strings.NewReader(body)})
+		if err != nil || res[0].State != smtpclient.Delivered || res[1].State != smtpclient.Delivered {
+			b.Fatalf("Send = %+v, %v", res, err)
+		}
+	}
+}

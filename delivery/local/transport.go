@@ -123,7 +123,7 @@ func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Resul
 		}
 	}
 	if len(lmtp) > 0 {
-		t.deliverLMTP(ctx, job, lmtp, out)
+		t.deliverLMTP(ctx, job, &sp, lmtp, out)
 	}
 	now := t.o.Now()
 	results := make([]store.Result, len(job.Rcpts))

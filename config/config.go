@@ -13,6 +13,17 @@ type Listener struct {
 	Mode    string `json:"mode"` // smtp, submission or smtps
 }
 
+// LocalDomain is one entry of local.domains: how mail for a recipient
+// domain (after qmail's rewrite, so a virtual domain's own name) is
+// delivered on the local channel.
+type LocalDomain struct {
+	Domain    string   `json:"domain"`            // lower-case
+	Transport string   `json:"transport"`         // maildir, lmtp or command; default maildir
+	Maildir   string   `json:"maildir,omitempty"` // empty in the file: local.maildir
+	LMTP      string   `json:"lmtp,omitempty"`    // "unix:/path" or "host:port"
+	Command   []string `json:"command,omitempty"` // argv template
+}
+
 // Config is the effective configuration. The zero value is not useful; use
 // Load.
 type Config struct {
@@ -33,6 +44,12 @@ type Config struct {
 	RemoteDestinationConcurrency int
 	SMTPDListen                  []Listener // smtpd.listen
 	MetricsListen                string     // metrics.listen
+
+	LocalTransport string        // local.transport: maildir, lmtp or command
+	LocalMaildir   string        // local.maildir: Maildir template ("~/Maildir/")
+	LocalLMTP      string        // local.lmtp: "unix:/path" or "host:port"
+	LocalCommand   []string      // local.command: argv template
+	LocalDomains   []LocalDomain // local.domains: per-domain methods
 
 	RetrySchedule string        // retry.schedule: qmail or exponential
 	RetryInitial  time.Duration // retry.initial: first wait of the exponential schedule

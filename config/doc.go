@@ -49,7 +49,12 @@
 //     QSEND_DNS_RESOLVERS="192.0.2.53:53, [2001:db8::53]:53";
 //   - smtpd.listen is a list of address=mode entries, mode smtp when left
 //     out: QSEND_SMTPD_LISTEN="0.0.0.0:25=smtp,0.0.0.0:587=submission";
-//   - a duration is a Go duration or whole seconds.
+//   - a duration is a Go duration or whole seconds;
+//   - local.domains, a list of mappings, can only be set in the file:
+//     each entry is {domain, transport (maildir, lmtp or command; default
+//     maildir), maildir (default local.maildir), lmtp (unix:/path or
+//     host:port), command (an argv list)}. local.transport lmtp needs
+//     local.lmtp, and command needs local.command.
 //
 // # qmail control files
 //

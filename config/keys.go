@@ -9,16 +9,17 @@ import (
 type kind int
 
 const (
-	kString    kind = iota // a string
-	kList                  // a list of strings
-	kInt                   // a non-negative decimal integer
-	kSeconds               // a duration: Go syntax ("90s") or integer seconds
-	kLevel                 // a log level: debug, info, warn, error
-	kPath                  // an absolute path
-	kAddr                  // host:port with a numeric port, or ""
-	kAddrList              // list of host:port with a numeric port
-	kListeners             // list of {address, mode}
-	kFraction              // a decimal number from 0 to 1
+	kString       kind = iota // a string
+	kList                     // a list of strings
+	kInt                      // a non-negative decimal integer
+	kSeconds                  // a duration: Go syntax ("90s") or integer seconds
+	kLevel                    // a log level: debug, info, warn, error
+	kPath                     // an absolute path
+	kAddr                     // host:port with a numeric port, or ""
+	kAddrList                 // list of host:port with a numeric port
+	kListeners                // list of {address, mode}
+	kFraction                 // a decimal number from 0 to 1
+	kLocalDomains             // list of {domain, transport, maildir, lmtp, command}
 )
 
 // keyDef describes one configuration key. Adding a qmail control file is
@@ -53,6 +54,13 @@ var keys = []keyDef{
 	{name: "remote.destination_concurrency", kind: kInt, def: "20", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemoteDestinationConcurrency }},
 	{name: "smtpd.listen", kind: kListeners, def: "127.0.0.1:2525=smtp", field: func(c *Config) any { return &c.SMTPDListen }},
 	{name: "metrics.listen", kind: kAddr, field: func(c *Config) any { return &c.MetricsListen }},
+	// Local delivery (package delivery/local): qmail's "./Maildir/" in the
+	// user's home by default, as qmail's most common defaultdelivery.
+	{name: "local.transport", kind: kString, def: "maildir", oneOf: localTransports, field: func(c *Config) any { return &c.LocalTransport }},
+	{name: "local.maildir", kind: kString, def: "~/Maildir/", field: func(c *Config) any { return &c.LocalMaildir }},
+	{name: "local.lmtp", kind: kString, field: func(c *Config) any { return &c.LocalLMTP }},
+	{name: "local.command", kind: kList, field: func(c *Config) any { return &c.LocalCommand }},
+	{name: "local.domains", kind: kLocalDomains, field: func(c *Config) any { return &c.LocalDomains }},
 	// Retry schedule: qmail's formula by default (qmail-semantics.md
 	// §3.2), or exponential back-off (anchors.md §0.6; defaults after
 	// Postfix's minimal_backoff_time, with a cap of 4 hours).

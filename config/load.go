@@ -81,6 +81,7 @@ func load(opts Options, env environ, path string, data []byte) (*Config, error) 
 			errs = append(errs, fmt.Errorf("%s: me must not be empty", s.where))
 		}
 	}
+	errs = append(errs, checkLocal(c, failed)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

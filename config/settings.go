@@ -144,6 +144,8 @@ func formatValue(v any) string {
 			n.Content = append(n.Content, &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
 				Content: []*yaml.Node{str("address"), str(l.Address), str("mode"), str(l.Mode)}})
 		}
+	case []LocalDomain:
+		n = localDomainsNode(v)
 	default:
 		return fmt.Sprint(v)
 	}

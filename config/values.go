@@ -15,7 +15,8 @@ import (
 
 // A parsed value is a string (kString, kPath, kAddr), []string (kList,
 // kAddrList), int64 (kInt), time.Duration (kSeconds), slog.Level (kLevel)
-// []Listener (kListeners) or float64 (kFraction).
+// []Listener (kListeners), float64 (kFraction) or []LocalDomain
+// (kLocalDomains).
 
 // listenerModes are the allowed smtpd.listen modes.
 var listenerModes = []string{"smtp", "submission", "smtps"}
@@ -74,6 +75,11 @@ func (k *keyDef) parseText(s string) (any, error) {
 			ls = append(ls, Listener{Address: addr, Mode: mode})
 		}
 		v = ls
+	case kLocalDomains:
+		if strings.TrimSpace(s) != "" {
+			return nil, errLocalDomainsText
+		}
+		v = []LocalDomain{}
 	}
 	return v, k.check(v)
 }
@@ -190,6 +196,13 @@ func (k *keyDef) check(v any) error {
 			}
 			seen[l.Address] = true
 		}
+	case []LocalDomain:
+		return checkLocalDomains(v)
+	}
+	if k.name == "local.lmtp" {
+		if s, _ := v.(string); s != "" {
+			return checkLMTP(s)
+		}
 	}
 	return nil
 }
@@ -251,6 +264,8 @@ func (k *keyDef) set(c *Config, v any) {
 		*p = v.([]Listener)
 	case *float64:
 		*p = v.(float64)
+	case *[]LocalDomain:
+		*p = v.([]LocalDomain)
 	default:
 		panic(fmt.Sprintf("config: key %s: field of unhandled type %T", k.name, p))
 	}
@@ -274,6 +289,8 @@ func (k *keyDef) get(c *Config) any {
 	case *[]Listener:
 		return *p
 	case *float64:
+		return *p
+	case *[]LocalDomain:
 		return *p
 	}
 	panic(fmt.Sprintf("config: key %s: unhandled field type", k.name))

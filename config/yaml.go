@@ -193,6 +193,25 @@ func (k *keyDef) parseYAML(n *yaml.Node) (v any, line int, err error) {
 			ls = append(ls, lst)
 		}
 		return ls, n.Line, nil
+	case kLocalDomains:
+		items, err := sequence(n)
+		if err != nil {
+			return nil, n.Line, err
+		}
+		ds := make([]LocalDomain, 0, len(items))
+		for _, item := range items {
+			d, err := localDomainYAML(item)
+			if err == nil {
+				// The list so far: a domain listed twice is named on
+				// the second entry's line.
+				err = k.check(append(ds, d))
+			}
+			if err != nil {
+				return nil, item.Line, err
+			}
+			ds = append(ds, d)
+		}
+		return ds, n.Line, nil
 	}
 	s, err := scalar(n)
 	if err != nil {

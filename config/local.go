@@ -1,0 +1,167 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// localTransports are the local delivery methods (package delivery/local).
+var localTransports = []string{"maildir", "lmtp", "command"}
+
+// errLocalDomainsText: local.domains is a list of mappings, which the
+// environment and --set syntax cannot write.
+var errLocalDomainsText = errors.New("local.domains cannot be set in the environment or with --set; write it in the config file as a list of {domain, transport, maildir, lmtp, command}")
+
+// checkLMTP checks an LMTP server address: "unix:" and an absolute socket
+// path, or host:port.
+func checkLMTP(s string) error {
+	if path, ok := strings.CutPrefix(s, "unix:"); ok {
+		if !filepath.IsAbs(path) {
+			return fmt.Errorf("LMTP socket %q is not an absolute path", path)
+		}
+		return nil
+	}
+	if err := checkHostPort(s, true, 1); err != nil {
+		return fmt.Errorf("LMTP address (want unix:/path or host:port): %w", err)
+	}
+	return nil
+}
+
+// checkLocalDomains checks the entries of local.domains.
+func checkLocalDomains(ds []LocalDomain) error {
+	seen := map[string]bool{}
+	for _, d := range ds {
+		for _, s := range append([]string{d.Domain, d.Transport, d.Maildir, d.LMTP}, d.Command...) {
+			if err := checkText(s); err != nil {
+				return err
+			}
+		}
+		if d.Domain == "" {
+			return errors.New("local.domains entry without a domain")
+		}
+		if seen[d.Domain] {
+			return fmt.Errorf("domain %s: listed twice", d.Domain)
+		}
+		seen[d.Domain] = true
+		if err := checkMethod("domain "+d.Domain, d.Transport, d.LMTP, d.Command); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkMethod checks that a transport is known and has what it needs.
+func checkMethod(what, transport, lmtp string, command []string) error {
+	switch {
+	case !contains(localTransports, transport):
+		return fmt.Errorf("%s: transport %q is not one of %s", what, transport, strings.Join(localTransports, ", "))
+	case transport == "lmtp" && lmtp == "":
+		return fmt.Errorf("%s: transport lmtp needs an lmtp address", what)
+	case transport == "command" && (len(command) == 0 || command[0] == ""):
+		return fmt.Errorf("%s: transport command needs a command", what)
+	case lmtp != "":
+		return checkLMTP(lmtp)
+	}
+	return nil
+}
+
+// checkLocal checks the local.* keys against each other, once each has
+// parsed, and fills the Maildir of local.domains entries that leave it
+// out with local.maildir.
+func checkLocal(c *Config, failed map[string]bool) []error {
+	for _, k := range []string{"local.transport", "local.maildir", "local.lmtp", "local.command", "local.domains"} {
+		if failed[k] {
+			return nil
+		}
+	}
+	var errs []error
+	if err := checkMethod("local.transport", c.LocalTransport, c.LocalLMTP, c.LocalCommand); err != nil {
+		errs = append(errs, fmt.Errorf("%s (set by %s)", err, c.origin("local.transport")))
+	}
+	for i := range c.LocalDomains {
+		if c.LocalDomains[i].Maildir == "" {
+			c.LocalDomains[i].Maildir = c.LocalMaildir
+		}
+	}
+	return errs
+}
+
+// localDomainYAML parses one entry of local.domains; transport defaults to
+// maildir, and the domain is lower-cased (domains compare without case,
+// RFC 5321 §2.4).
+func localDomainYAML(n *yaml.Node) (LocalDomain, error) {
+	if n.Kind != yaml.MappingNode {
+		return LocalDomain{}, errors.New("want a mapping {domain: example.org, transport: maildir|lmtp|command, maildir: ..., lmtp: ..., command: [...]}")
+	}
+	d := LocalDomain{Transport: "maildir"}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if seen[kn.Value] {
+			return LocalDomain{}, fmt.Errorf("local.domains field %s given twice", kn.Value)
+		}
+		seen[kn.Value] = true
+		if kn.Value == "command" {
+			items, err := sequence(vn)
+			if err != nil {
+				return LocalDomain{}, fmt.Errorf("local.domains field command: %w", err)
+			}
+			for _, item := range items {
+				s, err := scalar(item)
+				if err != nil {
+					return LocalDomain{}, fmt.Errorf("local.domains field command: %w", err)
+				}
+				d.Command = append(d.Command, s)
+			}
+			continue
+		}
+		s, err := scalar(vn)
+		if err != nil {
+			return LocalDomain{}, fmt.Errorf("local.domains field %s: %w", kn.Value, err)
+		}
+		switch kn.Value {
+		case "domain":
+			d.Domain = strings.ToLower(s)
+		case "transport":
+			d.Transport = s
+		case "maildir":
+			d.Maildir = s
+		case "lmtp":
+			d.LMTP = s
+		default:
+			return LocalDomain{}, fmt.Errorf("unknown local.domains field %q (want domain, transport, maildir, lmtp and command)", kn.Value)
+		}
+	}
+	if d.Domain == "" {
+		return LocalDomain{}, errors.New("local.domains entry without a domain")
+	}
+	return d, nil
+}
+
+// localDomainsNode writes local.domains as a YAML flow sequence.
+func localDomainsNode(ds []LocalDomain) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, d := range ds {
+		m := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
+			Content: []*yaml.Node{str("domain"), str(d.Domain), str("transport"), str(d.Transport)}}
+		if d.Maildir != "" {
+			m.Content = append(m.Content, str("maildir"), str(d.Maildir))
+		}
+		if d.LMTP != "" {
+			m.Content = append(m.Content, str("lmtp"), str(d.LMTP))
+		}
+		if d.Command != nil {
+			cmd := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+			for _, a := range d.Command {
+				cmd.Content = append(cmd.Content, str(a))
+			}
+			m.Content = append(m.Content, str("command"), cmd)
+		}
+		n.Content = append(n.Content, m)
+	}
+	return n
+}

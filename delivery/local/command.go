@@ -64,7 +64,8 @@ func (s *spool) close() {
 // message as queued and qmail-local adds Return-Path and Delivered-To
 // itself; other programs find those lines in $RPLINE and $DTLINE, as
 // qmail-local gives its programs. The exit code is read as qmail-lspawn
-// reads qmail-local's (qmail-semantics.md §3.7).
+// reads qmail-local's (qmail-semantics.md §3.7). Run as root, the command
+// runs as the recipient's system user (see runAs).
 func (t *Transport) deliverCommand(ctx context.Context, job delivery.Job, sp *spool, m *method, v *vars) outcome {
 	homeErr := v.lookupHome()
 	if m.usesHome() && homeErr != nil {
@@ -72,6 +73,13 @@ func (t *Transport) deliverCommand(ctx context.Context, job delivery.Job, sp *sp
 			return failed(textNoMailbox)
 		}
 		return deferred(errorText(textLookup, homeErr))
+	}
+	cred, home, err := t.runAs(m, v)
+	if err != nil {
+		return deferred(err.Error())
+	}
+	if v.home == "" {
+		v.home = home
 	}
 	argv := make([]string, len(m.command))
 	for i, a := range m.command {
@@ -95,7 +103,7 @@ func (t *Transport) deliverCommand(ctx context.Context, job delivery.Job, sp *sp
 	}
 	// The command and everything it starts form one process group, killed
 	// together on timeout or shutdown.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()

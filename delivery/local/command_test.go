@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func TestCommandExitCodes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			prog := script(t, dir, tc.name, tc.sh)
-			tr := newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{prog}}})
+			tr := asDaemon(newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{prog}}}))
 			rs := deliver(t, tr, job("s@x", body, "u@h"))
 			if rs[0].State != tc.state || rs[0].Text != tc.text {
 				t.Fatalf("got %v %q, want %v %q", rs[0].State, rs[0].Text, tc.state, tc.text)
@@ -73,7 +74,7 @@ cat
 cat 0<&0 >/dev/null
 } >`+out+`
 `)
-	tr := newTransport(t, Options{Rewrite: rules, Default: Method{Kind: KindCommand, Command: []string{prog, "--", "{user}", "{local}", "{ext}", "{domain}", "{addr}", "{sender}", "{{x}"}}})
+	tr := asDaemon(newTransport(t, Options{Rewrite: rules, Default: Method{Kind: KindCommand, Command: []string{prog, "--", "{user}", "{local}", "{ext}", "{domain}", "{addr}", "{sender}", "{{x}"}}}))
 	rs := deliver(t, tr, job("snd@example.net", body, "Carol-Ann@sub.virt.example"))
 	if rs[0].State != store.Delivered {
 		t.Fatalf("%v %q", rs[0].State, rs[0].Text)
@@ -97,7 +98,7 @@ func TestCommandStdinSeekable(t *testing.T) {
 	// /proc/self/fd/0 of a pipe would be empty after the first read; of a
 	// file it reads from the start again.
 	prog := script(t, dir, "twice.sh", "cat >"+out+"\ncat /proc/self/fd/0 >>"+out+"\n")
-	tr := newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{prog}}})
+	tr := asDaemon(newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{prog}}}))
 	rs := deliver(t, tr, job("s@x", body, "a@h", "b@h"))
 	for _, r := range rs {
 		if r.State != store.Delivered {
@@ -110,7 +111,7 @@ func TestCommandStdinSeekable(t *testing.T) {
 }
 
 func TestCommandUnknownUserHome(t *testing.T) {
-	tr := newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{"/bin/true", "{home}"}}})
+	tr := asDaemon(newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{"/bin/true", "{home}"}}}))
 	rs := deliver(t, tr, job("s@x", body, "no-such-user-qsend@h"))
 	if rs[0].State != store.Failed || rs[0].Text != textNoMailbox+"\n" {
 		t.Fatalf("got %v %q", rs[0].State, rs[0].Text)
@@ -118,7 +119,7 @@ func TestCommandUnknownUserHome(t *testing.T) {
 }
 
 func TestCommandMissingProgram(t *testing.T) {
-	tr := newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{"/nonexistent/qmail-local"}}})
+	tr := asDaemon(newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{"/nonexistent/qmail-local"}}}))
 	rs := deliver(t, tr, job("s@x", body, "u@h"))
 	if rs[0].State != store.Deferred || !strings.HasPrefix(rs[0].Text, "Unable to run /nonexistent/qmail-local. (#4.3.0)\n") {
 		t.Fatalf("got %v %q", rs[0].State, rs[0].Text)
@@ -142,7 +143,7 @@ func TestCommandTimeout(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTransport(t, Options{CommandTimeout: tc.timeout, Default: Method{Kind: KindCommand, Command: []string{prog}}})
+			tr := asDaemon(newTransport(t, Options{CommandTimeout: tc.timeout, Default: Method{Kind: KindCommand, Command: []string{prog}}}))
 			ctx, cancel := context.WithTimeout(context.Background(), tc.ctx)
 			defer cancel()
 			start := time.Now()
@@ -154,11 +155,65 @@ func TestCommandTimeout(t *testing.T) {
 				t.Errorf("took %v", d)
 			}
 			pid, _ := os.ReadFile(pidFile)
-			if _, err := os.Stat("/proc/" + strings.TrimSpace(string(pid))); err == nil {
-				st, _ := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
-				if !strings.Contains(string(st), ") Z ") {
-					t.Errorf("child %s of the command still runs", pid)
+			proc := "/proc/" + strings.TrimSpace(string(pid))
+			// SIGKILL takes effect at once, but the process may need a
+			// moment to be gone.
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				st, err := os.ReadFile(proc + "/stat")
+				if err != nil || strings.Contains(string(st), ") Z ") {
+					break
 				}
+				if time.Now().After(deadline) {
+					t.Fatalf("child %s of the command still runs: %s", pid, st)
+				}
+			}
+		})
+	}
+}
+
+// TestCommandCredentials: run as root, a command runs as the recipient's
+// system user, or the method's User, never as root (qmail-lspawn).
+func TestCommandCredentials(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing users needs root")
+	}
+	mail, err := user.Lookup("mail")
+	if err != nil {
+		t.Skip("no system user mail")
+	}
+	dir, err := os.MkdirTemp("", "qsend-local-creds-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777)
+	prog := script(t, dir, "id.sh", "id -u >"+dir+"/uid\necho \"$HOME\" >>"+dir+"/uid\n")
+	_, aliasErr := user.Lookup(aliasUser)
+	tests := []struct {
+		name, rcpt, runAs string
+		state             store.RcptState
+		text, out         string
+	}{
+		{"system user", "mail@h", "", store.Delivered, "id.sh succeeded.\n", mail.Uid + "\n" + mail.HomeDir + "\n"},
+		{"method user", "somebody@h", "mail", store.Delivered, "id.sh succeeded.\n", mail.Uid + "\n" + mail.HomeDir + "\n"},
+		{"root", "root@h", "", store.Deferred, textAsRoot + "\n", ""},
+		{"root as method user", "mail@h", "root", store.Deferred, textAsRoot + "\n", ""},
+		{"no alias", "no-such-user-qsend@h", "", store.Deferred, textNoAlias + "\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.text == textNoAlias+"\n" && aliasErr == nil {
+				t.Skip("this system has a user alias")
+			}
+			os.Remove(dir + "/uid")
+			tr := newTransport(t, Options{Default: Method{Kind: KindCommand, Command: []string{prog}, User: tc.runAs}})
+			rs := deliver(t, tr, job("s@x", body, tc.rcpt))
+			if rs[0].State != tc.state || rs[0].Text != tc.text {
+				t.Fatalf("got %v %q, want %v %q", rs[0].State, rs[0].Text, tc.state, tc.text)
+			}
+			got, _ := os.ReadFile(dir + "/uid")
+			if string(got) != tc.out {
+				t.Errorf("command wrote %q, want %q", got, tc.out)
 			}
 		})
 	}

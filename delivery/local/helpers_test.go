@@ -34,6 +34,13 @@ func newTransport(t *testing.T, o Options) *Transport {
 	return tr
 }
 
+// asDaemon makes commands run as the test process, whatever its user: the
+// tests of exit codes and environment are not about credentials.
+func asDaemon(tr *Transport) *Transport {
+	tr.root = false
+	return tr
+}
+
 func deliver(t *testing.T, tr *Transport, j delivery.Job) []store.Result {
 	t.Helper()
 	rs := tr.Deliver(context.Background(), j)

@@ -27,6 +27,10 @@ type Method struct {
 	LMTP string
 	// Command is the argv template; the first entry is the program.
 	Command []string
+	// User, when qsend runs as root, is the system user commands run as
+	// (a virtual domain's owner such as "vpopmail"); empty means the
+	// recipient's {user}, else "alias", as qmail-lspawn (see runAs).
+	User string
 }
 
 // Options configure a Transport.
@@ -60,6 +64,7 @@ type method struct {
 	underHome bool // the Maildir template starts with "~/" or uses {home}
 	lmtp      string
 	command   []template
+	user      string // Method.User
 }
 
 func compile(m Method, where string) (*method, error) {
@@ -93,6 +98,7 @@ func compile(m Method, where string) (*method, error) {
 		if len(m.Command) == 0 || m.Command[0] == "" {
 			return nil, fmt.Errorf("%s: command method without a program", where)
 		}
+		c.user = m.User
 		for i, a := range m.Command {
 			t, err := parseTemplate(a)
 			if err != nil {

@@ -22,6 +22,7 @@ type LocalDomain struct {
 	Maildir   string   `json:"maildir,omitempty"` // empty in the file: local.maildir
 	LMTP      string   `json:"lmtp,omitempty"`    // "unix:/path" or "host:port"
 	Command   []string `json:"command,omitempty"` // argv template
+	User      string   `json:"user,omitempty"`    // system user commands run as (root daemon); empty: local.user
 }
 
 // Config is the effective configuration. The zero value is not useful; use
@@ -49,6 +50,7 @@ type Config struct {
 	LocalMaildir   string        // local.maildir: Maildir template ("~/Maildir/")
 	LocalLMTP      string        // local.lmtp: "unix:/path" or "host:port"
 	LocalCommand   []string      // local.command: argv template
+	LocalUser      string        // local.user: system user commands run as; "" the recipient's
 	LocalDomains   []LocalDomain // local.domains: per-domain methods
 
 	RetrySchedule string        // retry.schedule: qmail or exponential

@@ -53,7 +53,7 @@
 //   - local.domains, a list of mappings, can only be set in the file:
 //     each entry is {domain, transport (maildir, lmtp or command; default
 //     maildir), maildir (default local.maildir), lmtp (unix:/path or
-//     host:port), command (an argv list)}. local.transport lmtp needs
+//     host:port), command (an argv list), user (default local.user)}. local.transport lmtp needs
 //     local.lmtp, and command needs local.command.
 //
 // # qmail control files

@@ -60,6 +60,7 @@ var keys = []keyDef{
 	{name: "local.maildir", kind: kString, def: "~/Maildir/", field: func(c *Config) any { return &c.LocalMaildir }},
 	{name: "local.lmtp", kind: kString, field: func(c *Config) any { return &c.LocalLMTP }},
 	{name: "local.command", kind: kList, field: func(c *Config) any { return &c.LocalCommand }},
+	{name: "local.user", kind: kString, field: func(c *Config) any { return &c.LocalUser }},
 	{name: "local.domains", kind: kLocalDomains, field: func(c *Config) any { return &c.LocalDomains }},
 	// Retry schedule: qmail's formula by default (qmail-semantics.md
 	// §3.2), or exponential back-off (anchors.md §0.6; defaults after

@@ -32,6 +32,7 @@ func TestDefaults(t *testing.T) {
 		{"local.maildir", "~/Maildir/", "default"},
 		{"local.lmtp", `""`, "default"},
 		{"local.command", "", "default"},
+		{"local.user", `""`, "default"},
 		{"local.domains", "[]", "default"},
 		{"retry.schedule", "qmail", "default"},
 		{"retry.initial", "5m", "default"},

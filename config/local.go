@@ -14,7 +14,7 @@ var localTransports = []string{"maildir", "lmtp", "command"}
 
 // errLocalDomainsText: local.domains is a list of mappings, which the
 // environment and --set syntax cannot write.
-var errLocalDomainsText = errors.New("local.domains cannot be set in the environment or with --set; write it in the config file as a list of {domain, transport, maildir, lmtp, command}")
+var errLocalDomainsText = errors.New("local.domains cannot be set in the environment or with --set; write it in the config file as a list of {domain, transport, maildir, lmtp, command, user}")
 
 // checkLMTP checks an LMTP server address: "unix:" and an absolute socket
 // path, or host:port.
@@ -35,7 +35,7 @@ func checkLMTP(s string) error {
 func checkLocalDomains(ds []LocalDomain) error {
 	seen := map[string]bool{}
 	for _, d := range ds {
-		for _, s := range append([]string{d.Domain, d.Transport, d.Maildir, d.LMTP}, d.Command...) {
+		for _, s := range append([]string{d.Domain, d.Transport, d.Maildir, d.LMTP, d.User}, d.Command...) {
 			if err := checkText(s); err != nil {
 				return err
 			}
@@ -70,8 +70,8 @@ func checkMethod(what, transport, lmtp string, command []string) error {
 }
 
 // checkLocal checks the local.* keys against each other, once each has
-// parsed, and fills the Maildir of local.domains entries that leave it
-// out with local.maildir.
+// parsed, and fills the Maildir and User of local.domains entries that
+// leave them out with local.maildir and local.user.
 func checkLocal(c *Config, failed map[string]bool) []error {
 	for _, k := range []string{"local.transport", "local.maildir", "local.lmtp", "local.command", "local.domains"} {
 		if failed[k] {
@@ -85,6 +85,9 @@ func checkLocal(c *Config, failed map[string]bool) []error {
 	for i := range c.LocalDomains {
 		if c.LocalDomains[i].Maildir == "" {
 			c.LocalDomains[i].Maildir = c.LocalMaildir
+		}
+		if c.LocalDomains[i].User == "" {
+			c.LocalDomains[i].User = c.LocalUser
 		}
 	}
 	return errs
@@ -132,8 +135,10 @@ func localDomainYAML(n *yaml.Node) (LocalDomain, error) {
 			d.Maildir = s
 		case "lmtp":
 			d.LMTP = s
+		case "user":
+			d.User = s
 		default:
-			return LocalDomain{}, fmt.Errorf("unknown local.domains field %q (want domain, transport, maildir, lmtp and command)", kn.Value)
+			return LocalDomain{}, fmt.Errorf("unknown local.domains field %q (want domain, transport, maildir, lmtp, command and user)", kn.Value)
 		}
 	}
 	if d.Domain == "" {
@@ -153,6 +158,9 @@ func localDomainsNode(ds []LocalDomain) *yaml.Node {
 		}
 		if d.LMTP != "" {
 			m.Content = append(m.Content, str("lmtp"), str(d.LMTP))
+		}
+		if d.User != "" {
+			m.Content = append(m.Content, str("user"), str(d.User))
 		}
 		if d.Command != nil {
 			cmd := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}

@@ -11,8 +11,9 @@ func TestLocalKeys(t *testing.T) {
   transport: lmtp
   lmtp: unix:/run/dovecot/lmtp
   maildir: /var/vmail/{domain}/{user}/
+  user: vmail
   domains:
-    - {domain: Virt.Example, transport: command, command: [/var/qmail/bin/qmail-local, --, "{user}"]}
+    - {domain: Virt.Example, transport: command, user: vpopmail, command: [/var/qmail/bin/qmail-local, --, "{user}"]}
     - domain: mail.example
     - domain: tcp.example
       transport: lmtp
@@ -23,9 +24,9 @@ func TestLocalKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []LocalDomain{
-		{Domain: "virt.example", Transport: "command", Maildir: "/var/vmail/{domain}/{user}/", Command: []string{"/var/qmail/bin/qmail-local", "--", "{user}"}},
-		{Domain: "mail.example", Transport: "maildir", Maildir: "/var/vmail/{domain}/{user}/"},
-		{Domain: "tcp.example", Transport: "lmtp", Maildir: "/var/vmail/{domain}/{user}/", LMTP: "127.0.0.1:24"},
+		{Domain: "virt.example", Transport: "command", Maildir: "/var/vmail/{domain}/{user}/", Command: []string{"/var/qmail/bin/qmail-local", "--", "{user}"}, User: "vpopmail"},
+		{Domain: "mail.example", Transport: "maildir", Maildir: "/var/vmail/{domain}/{user}/", User: "vmail"},
+		{Domain: "tcp.example", Transport: "lmtp", Maildir: "/var/vmail/{domain}/{user}/", LMTP: "127.0.0.1:24", User: "vmail"},
 	}
 	if c.LocalTransport != "lmtp" || c.LocalLMTP != "unix:/run/dovecot/lmtp" || !reflect.DeepEqual(c.LocalDomains, want) {
 		t.Errorf("got %q %q %+v", c.LocalTransport, c.LocalLMTP, c.LocalDomains)
@@ -36,7 +37,7 @@ func TestLocalKeys(t *testing.T) {
 			got = s.Value
 		}
 	}
-	if !strings.HasPrefix(got, "[{domain: virt.example, transport: command, maildir: '/var/vmail/{domain}/{user}/', command: [/var/qmail/bin/qmail-local, --, '{user}']}") {
+	if !strings.HasPrefix(got, "[{domain: virt.example, transport: command, maildir: '/var/vmail/{domain}/{user}/', user: vpopmail, command: [/var/qmail/bin/qmail-local, --, '{user}']}") {
 		t.Errorf("local.domains shows as %s", got)
 	}
 }

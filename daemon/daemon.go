@@ -24,6 +24,7 @@ import (
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/delivery/local"
 	"github.com/qsend/qsend/delivery/remote"
 	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/delivery/smtpclient"
@@ -71,13 +72,18 @@ type derived struct {
 	route    func(addr string) delivery.Channel
 	resolver *mx.Resolver
 	retry    func(delivery.Deferral) time.Time
+	local    *local.Transport
 }
 
-func derive(cfg *config.Config) (derived, error) {
+func derive(cfg *config.Config, log *slog.Logger) (derived, error) {
 	var d derived
-	var err error
-	if d.route, err = Router(cfg); err != nil {
+	rules, err := Rules(cfg)
+	if err != nil {
 		return d, err
+	}
+	d.route = route(rules)
+	if d.local, err = local.New(LocalOptions(cfg, rules, log)); err != nil {
+		return d, fmt.Errorf("local delivery: %w", err)
 	}
 	if d.resolver, err = Resolver(cfg); err != nil {
 		return d, err
@@ -115,7 +121,7 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		return err
 	}
 	d.admins.Store(&a)
-	if d.derived, err = derive(cfg); err != nil {
+	if d.derived, err = derive(cfg, log); err != nil {
 		return err
 	}
 	if err := prepare(d.layout, a.gid); err != nil {
@@ -216,13 +222,12 @@ loop:
 }
 
 // schedulerOptions maps the configuration onto the scheduler's options.
-// Local delivery is not built yet: without its transport, local mail stays
-// queued and nothing claims to have delivered it.
 func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
 	return delivery.Options{
 		Store:             d.store,
 		Logger:            d.log,
 		Remote:            d.remote,
+		Local:             d.derived.local,
 		ConcurrencyRemote: remoteInProgress(cfg),
 		ConcurrencyLocal:  cfg.ConcurrencyLocal,
 		QueueLifetime:     cfg.QueueLifetime,
@@ -240,21 +245,47 @@ func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
 	}
 }
 
+// Rules are qmail-send's rewrite rules (delivery/rewrite) from locals,
+// virtualdomains, percenthack and envnoathost.
+func Rules(cfg *config.Config) (*rewrite.Rules, error) {
+	return rewrite.New(cfg.EnvNoAtHost, cfg.Locals, cfg.PercentHack, cfg.VirtualDomains)
+}
+
 // Router is qmail-send's choice between the local and the remote channel
-// for a recipient (delivery/rewrite), from locals, virtualdomains,
-// percenthack and envnoathost. Until local delivery exists, local
-// recipients wait in the queue rather than going to a remote server.
+// for a recipient.
 func Router(cfg *config.Config) (func(addr string) delivery.Channel, error) {
-	rules, err := rewrite.New(cfg.EnvNoAtHost, cfg.Locals, cfg.PercentHack, cfg.VirtualDomains)
+	rules, err := Rules(cfg)
 	if err != nil {
 		return nil, err
 	}
+	return route(rules), nil
+}
+
+func route(rules *rewrite.Rules) func(addr string) delivery.Channel {
 	return func(addr string) delivery.Channel {
-		if local, _ := rules.Rewrite(addr); local {
+		if isLocal, _ := rules.Rewrite(addr); isLocal {
 			return delivery.Local
 		}
 		return delivery.Remote
-	}, nil
+	}
+}
+
+// LocalOptions maps the configuration onto local delivery's options.
+func LocalOptions(cfg *config.Config, rules *rewrite.Rules, log *slog.Logger) local.Options {
+	method := func(kind, maildir, lmtp string, cmd []string, user string) local.Method {
+		return local.Method{Kind: kind, Maildir: maildir, LMTP: lmtp, Command: cmd, User: user}
+	}
+	domains := make(map[string]local.Method, len(cfg.LocalDomains))
+	for _, d := range cfg.LocalDomains {
+		domains[d.Domain] = method(d.Transport, d.Maildir, d.LMTP, d.Command, d.User)
+	}
+	return local.Options{
+		Rewrite: rules,
+		Me:      cfg.Me,
+		Logger:  log,
+		Default: method(cfg.LocalTransport, cfg.LocalMaildir, cfg.LocalLMTP, cfg.LocalCommand, cfg.LocalUser),
+		Domains: domains,
+	}
 }
 
 // Resolver builds the DNS resolver and smtproutes router of remote
@@ -308,7 +339,7 @@ func (d *Daemon) reload() {
 		d.log.Error("reload failed, keeping the old configuration", "err", err)
 		return
 	}
-	der, err := derive(cfg)
+	der, err := derive(cfg, d.log)
 	if err != nil {
 		d.log.Error("reload failed, keeping the old configuration", "err", err)
 		return

@@ -37,6 +37,8 @@ func testDaemonWith(tb testing.TB, mod func(*config.Config)) ctl.Layout {
 		LogFormat:         "text",
 		StoreBatchDelay:   time.Millisecond,
 		ConcurrencyRemote: 0, // held: these tests measure intake, not delivery
+		LocalTransport:    "maildir",
+		LocalMaildir:      dir + "/mail/{user}/Maildir/", // never a real home
 		ConcurrencyLocal:  10,
 		DNSResolvers:      []string{"127.0.0.1:9"}, // never the machine's resolver
 		RemotePort:        25,
@@ -62,8 +64,12 @@ func testDaemonWith(tb testing.TB, mod func(*config.Config)) ctl.Layout {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, config.Options{}, log, level) }()
+	exited := false
 	tb.Cleanup(func() {
 		cancel()
+		if exited {
+			return
+		}
 		if err := <-done; err != nil {
 			tb.Errorf("daemon: %v", err)
 		}
@@ -78,6 +84,7 @@ func testDaemonWith(tb testing.TB, mod func(*config.Config)) ctl.Layout {
 		}
 		select {
 		case err := <-done:
+			exited = true
 			tb.Fatalf("daemon exited: %v", err)
 		default:
 		}

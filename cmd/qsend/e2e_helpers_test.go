@@ -93,12 +93,15 @@ func newSite(t *testing.T) *site {
 
 // writeConfig writes the YAML file: state_dir, control_dir, a resolver on
 // loopback where nothing answers (tests never query the machine's
-// resolver), then extra. The remote channel is held (concurrencyremote 0,
-// as in qmail) unless extra sets it: these tests check the queue itself.
+// resolver), then extra. Both channels are held (concurrency 0, as in
+// qmail) unless extra sets them: these tests check the queue itself.
 func (s *site) writeConfig(extra string) {
 	s.t.Helper()
 	if !strings.Contains(extra, "concurrencyremote:") {
 		extra = "concurrencyremote: 0\n" + extra
+	}
+	if !strings.Contains(extra, "concurrencylocal:") {
+		extra = "concurrencylocal: 0\n" + extra
 	}
 	s.writeRawConfig(extra)
 }
@@ -109,6 +112,9 @@ func (s *site) writeRawConfig(extra string) {
 	s.t.Helper()
 	if !strings.Contains(extra, "dns:") {
 		extra = "dns:\n  resolvers: [\"127.0.0.1:9\"]\n" + extra
+	}
+	if !strings.Contains("\n"+extra, "\nlocal:") { // local mail never goes to a real home
+		extra = fmt.Sprintf("local:\n  maildir: %s/mail/{user}/Maildir/\n", s.dir) + extra
 	}
 	conf := fmt.Sprintf("state_dir: %s\ncontrol_dir: %s\nlog:\n  format: qmail\n%s", s.stateDir, s.control, extra)
 	if err := os.WriteFile(s.confFile, []byte(conf), 0o644); err != nil {

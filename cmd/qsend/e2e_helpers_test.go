@@ -91,6 +91,12 @@ func newSite(t *testing.T) *site {
 	return s
 }
 
+// procAttr runs a command as s.cred, killed if the test process dies (a
+// test that times out runs no cleanup).
+func (s *site) procAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGKILL}
+}
+
 // writeConfig writes the YAML file: state_dir, control_dir, a resolver on
 // loopback where nothing answers (tests never query the machine's
 // resolver), then extra. Both channels are held (concurrency 0, as in
@@ -138,7 +144,7 @@ func (s *site) run(stdin string, prog string, args ...string) (stdout, stderr st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(filepath.Dir(qsendBin), prog), args...)
 	cmd.Env = s.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	cmd.SysProcAttr = s.procAttr()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -188,7 +194,7 @@ func (s *site) queue(message string, envelope []byte, extraEnv ...string) (code 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(filepath.Dir(qsendBin), "qmail-queue"))
 	cmd.Env = append(append([]string(nil), s.env...), extraEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	cmd.SysProcAttr = s.procAttr()
 	cmd.Stdin = strings.NewReader(message)
 	cmd.Stdout = f // fd 1 is read: the envelope
 	var errb bytes.Buffer
@@ -222,6 +228,7 @@ func (s *site) startDaemon() *daemonProc {
 	}
 	cmd := exec.Command(qsendBin, "daemon")
 	cmd.Env = s.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)

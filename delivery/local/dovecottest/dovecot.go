@@ -112,7 +112,9 @@ func Start(t testing.TB, o Options) *Dovecot {
 	// process group lets the cleanup stop its helpers too.
 	d.cmd = exec.Command(dovecotBin, "-F", "-c", d.in.confFile())
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a test that times out runs no cleanup; the master then
+	// still gets SIGTERM and stops its children.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("dovecottest: starting %s: %v", dovecotBin, err)
 	}

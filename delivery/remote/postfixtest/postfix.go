@@ -229,7 +229,9 @@ func (p *Postfix) run(tl tools) error {
 	cmd.Stderr = out
 	// Its own session and process group, so that stopping it can reach
 	// every process it forked and nothing else.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// Pdeathsig: a test that times out runs no cleanup; the master then
+	// still gets SIGTERM and stops its children.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("postfixtest: %s: %w", tl.master, err)
 	}

@@ -95,6 +95,10 @@ type Message struct {
 	// Warned is set once a delay warning about the message was queued,
 	// so the sender gets at most one.
 	Warned bool `json:"warned"`
+	// EightBit says the body has a byte above 127, found while it was
+	// stored, so a delivery can ask for BODY=8BITMIME (RFC 6152) without
+	// reading the body first.
+	EightBit bool `json:"eight_bit"`
 }
 
 // NewMessage is what Enqueue needs besides the body.

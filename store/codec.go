@@ -27,7 +27,7 @@ type record struct {
 // Metadata encoding, version 1 (all integers are Go varints or uvarints):
 //
 //	byte     codecVersion
-//	uvarint  flags (flagHeld, flagScheduled, flagWarned)
+//	uvarint  flags (flagHeld, flagScheduled, flagWarned, flagEightBit)
 //	varint   schedule key time
 //	string   sender
 //	varint   born (unix ns)
@@ -49,7 +49,8 @@ const (
 	flagHeld      = 1 << 0
 	flagScheduled = 1 << 1
 	flagWarned    = 1 << 2
-	knownFlags    = flagHeld | flagScheduled | flagWarned
+	flagEightBit  = 1 << 3
+	knownFlags    = flagHeld | flagScheduled | flagWarned | flagEightBit
 )
 
 // encodeRecord returns the stored form of r. It allocates a new slice
@@ -75,6 +76,9 @@ func encodeRecord(r *record) []byte {
 	}
 	if r.Warned {
 		flags |= flagWarned
+	}
+	if r.EightBit {
+		flags |= flagEightBit
 	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendVarint(b, r.sched)
@@ -129,6 +133,7 @@ func decodeRecord(id ID, b []byte) (*record, error) {
 	r.Held = flags&flagHeld != 0
 	r.scheduled = flags&flagScheduled != 0
 	r.Warned = flags&flagWarned != 0
+	r.EightBit = flags&flagEightBit != 0
 	r.sched = d.varint()
 	r.Sender = d.string()
 	r.Born = fromNanos(d.varint())

@@ -33,6 +33,8 @@ func (s *Store) Enqueue(ctx context.Context, m NewMessage, body io.Reader) (ID, 
 		return 0, fmt.Errorf("store: enqueue: dedupe key of %d bytes (limit %d): %w", len(m.DedupeKey), maxDedupeKey, ErrInvalid)
 	}
 	rec := newRecord(m)
+	eight := &eightBitReader{r: body}
+	body = eight
 
 	first, eof, err := readChunk(body, nil, s.chunkSize)
 	if err != nil {
@@ -53,9 +55,29 @@ func (s *Store) Enqueue(ctx context.Context, m NewMessage, body io.Reader) (ID, 
 		return 0, err
 	}
 	if second == nil {
+		rec.EightBit = eight.seen
 		return s.enqueueSmall(rec, first)
 	}
-	return s.enqueueLarge(ctx, rec, body, first, second, eof)
+	return s.enqueueLarge(ctx, rec, eight, first, second, eof)
+}
+
+// eightBitReader notes whether any byte read through it is above 127.
+type eightBitReader struct {
+	r    io.Reader
+	seen bool
+}
+
+func (e *eightBitReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if !e.seen {
+		for _, c := range p[:n] {
+			if c > 127 {
+				e.seen = true
+				break
+			}
+		}
+	}
+	return n, err
 }
 
 // newRecord builds the record of a new message: every recipient pending
@@ -170,7 +192,7 @@ func markWarned(tx *bolt.Tx, id ID) error {
 // per transaction, then commits metadata, schedule entry and dedupe key and
 // clears the mark in one batched transaction. A crash before that last
 // commit leaves a partial body, which Open removes.
-func (s *Store) enqueueLarge(ctx context.Context, rec *record, body io.Reader, first, second []byte, eof bool) (ID, error) {
+func (s *Store) enqueueLarge(ctx context.Context, rec *record, body *eightBitReader, first, second []byte, eof bool) (ID, error) {
 	if k := dedupeOf(rec); k != "" && rec.warnedOf == 0 {
 		// Cheap early answer; the final transaction checks again (and
 		// sets the flag of a WarnedOf, which this read cannot).
@@ -197,7 +219,7 @@ func (s *Store) enqueueLarge(ctx context.Context, rec *record, body io.Reader, f
 		s.abandonPartial(id)
 		return 0, err
 	}
-	rec.ID, rec.Size = id, size
+	rec.ID, rec.Size, rec.EightBit = id, size, body.seen
 	var dup ID
 	err = s.db.Batch(func(tx *bolt.Tx) error {
 		dup = 0

@@ -26,14 +26,14 @@ func (t *Transport) logAttempt(g *group, env envelope, host, ip string, c *smtpc
 		}
 	}
 	attrs := []any{
-		"id", g.m.job.Msg.ID,
+		"id", g.job.Msg.ID,
 		"rcpts", strings.Join(env.rcpts, ","),
 		"mx", host,
 		"ip", ip,
 		"tls", tlsText(c),
 		"reply", reply,
 		"delivered", delivered, "deferred", deferred, "failed", failed,
-		"delay", g.now.Sub(g.m.job.Msg.Born).Round(1e6).String(),
+		"delay", g.now.Sub(g.job.Msg.Born).Round(1e6).String(),
 	}
 	if err != nil {
 		attrs = append(attrs, "err", err.Error())

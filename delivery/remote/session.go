@@ -70,15 +70,7 @@ func (t *Transport) release(ctx context.Context, addr netip.AddrPort, c *smtpcli
 // for recipients left undecided by a 421 or a lost connection before the
 // final dot, which the next server may take.
 func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host, ip string) (stale bool, moveOn, why string) {
-	job := g.m.job
-	eight := false
-	if c.Ext().EightBitMIME {
-		var err error
-		if eight, err = g.m.isEightBit(); err != nil {
-			g.settleRest(store.Deferred, "read", "Unable to read message. (#4.3.0)\n")
-			return false, "", ""
-		}
-	}
+	job := g.job
 	var left []int
 	for _, env := range envelopes(job, g.pos) {
 		if moveOn != "" { // the connection is gone: the rest waits for the next server
@@ -86,7 +78,7 @@ func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host
 			continue
 		}
 		body := &rewinder{open: job.Body}
-		res, err := c.Send(ctx, smtpclient.Envelope{Sender: env.sender, Rcpts: env.rcpts}, smtpclient.Message{Body: body, Size: job.Msg.Size, EightBit: eight})
+		res, err := c.Send(ctx, smtpclient.Envelope{Sender: env.sender, Rcpts: env.rcpts}, smtpclient.Message{Body: body, Size: job.Msg.Size, EightBit: job.Msg.EightBit})
 		body.Close()
 		var se *smtpclient.Error
 		errors.As(err, &se)

@@ -10,7 +10,6 @@ package remote
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -121,7 +120,7 @@ type Counts struct {
 // is "delivered", "deferred", "failed" or "waited" (put back without an
 // attempt); reason is where it was decided: "dns", "connect", a stage of
 // the SMTP session ("greeting", "helo", "starttls", "mail", "rcpt",
-// "data", "body"), "connection" (lost), "busy", "backoff", "read",
+// "data", "body"), "connection" (lost), "busy", "backoff",
 // "interrupted", or "ok".
 func (c *Counts) Results(fn func(state, reason string, n int64)) {
 	c.results.Range(func(k, v any) bool {
@@ -191,7 +190,6 @@ func (t *Transport) Destinations() int { return t.dests.size() }
 func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Result {
 	results := make([]store.Result, len(job.Rcpts))
 	reasons := make([]string, len(job.Rcpts))
-	m := &message{job: job}
 	groups := map[string][]int{}
 	var order []string
 	for i, idx := range job.Rcpts {
@@ -207,7 +205,7 @@ func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Resul
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.deliverDomain(ctx, m, d, groups[d], results, reasons)
+			t.deliverDomain(ctx, job, d, groups[d], results, reasons)
 		}()
 	}
 	wg.Wait()
@@ -221,45 +219,6 @@ func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Resul
 	return results
 }
 
-// message is a job with what its attempts share.
-type message struct {
-	job       delivery.Job
-	eightOnce sync.Once
-	eightBit  bool
-	eightErr  error
-}
-
-// isEightBit reports whether the body has bytes above 127, reading it once
-// (only asked when a server offers 8BITMIME).
-func (m *message) isEightBit() (bool, error) {
-	m.eightOnce.Do(func() {
-		r, err := m.job.Body()
-		if err != nil {
-			m.eightErr = err
-			return
-		}
-		defer r.Close()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Read(buf)
-			for _, c := range buf[:n] {
-				if c > 127 {
-					m.eightBit = true
-					return
-				}
-			}
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				m.eightErr = err
-				return
-			}
-		}
-	})
-	return m.eightBit, m.eightErr
-}
-
 // domainOf is the part of addr after the last '@', lower-cased.
 func domainOf(addr string) string {
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
@@ -270,7 +229,7 @@ func domainOf(addr string) string {
 
 // group is the recipients of one domain still undecided, and how to settle them.
 type group struct {
-	m       *message
+	job     delivery.Job
 	pos     []int // positions in results still undecided
 	results []store.Result
 	reasons []string // where each result was decided, for the counters
@@ -300,8 +259,8 @@ func (g *group) wait(until time.Time, reason, text string) {
 }
 
 // deliverDomain delivers the recipients at positions pos, all of domain.
-func (t *Transport) deliverDomain(ctx context.Context, m *message, domain string, pos []int, results []store.Result, reasons []string) {
-	g := &group{m: m, pos: pos, results: results, reasons: reasons, now: t.o.Now()}
+func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain string, pos []int, results []store.Result, reasons []string) {
+	g := &group{job: job, pos: pos, results: results, reasons: reasons, now: t.o.Now()}
 	plan, err := t.o.Resolver.Plan(ctx, domain)
 	if err != nil {
 		var me *mx.Error

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/store"
 )
@@ -85,11 +86,6 @@ func (k Kind) String() string {
 // with this sender is never bounced again (qmail-semantics.md §3.5).
 const DoubleBounceSender = "#@[]"
 
-// verpSuffix ends a sender that asks for per-recipient (VERP) senders; a
-// bounce of such a message goes to the sender without it
-// (qmail-semantics.md §3.5: "owner-@host-@[]" bounces to "owner-@host").
-const verpSuffix = "-@[]"
-
 // DedupeKey is the store's deduplication key of the bounce of message id,
 // so a bounce is queued once even if qsend stops between queuing it and
 // deleting the message it reports on.
@@ -107,7 +103,9 @@ func DedupeKey(id store.ID) string { return "bounce:" + id.String() }
 // NewMessage is empty and the reader nil. Double bounces and discards
 // are decided the same way in both formats.
 func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody io.Reader, now time.Time, pid int) (store.NewMessage, io.Reader, Kind) {
-	sender := strings.TrimSuffix(orig.Sender, verpSuffix)
+	// A VERP sender's bounce goes to the sender without the marker
+	// (qmail-semantics.md §3.5: "owner-@host-@[]" bounces to "owner-@host").
+	sender, _ := rewrite.VERPBase(orig.Sender)
 	doubleTo := s.DoubleBounceTo + "@" + s.DoubleBounceHost
 	// qmail-send.c injectbounce: the checks and their order.
 	switch {

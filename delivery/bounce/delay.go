@@ -3,9 +3,9 @@ package bounce
 import (
 	"io"
 	"os"
-	"strings"
 	"time"
 
+	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/store"
 )
 
@@ -23,7 +23,7 @@ func WarnDedupeKey(id store.ID) string { return "warn:" + id.String() }
 // null or "#@[]" (a bounce is not warned about, as it is not bounced to
 // its sender), or nothing waits.
 func ComposeDelay(s Settings, orig store.Message, waiting []store.Recipient, origBody io.Reader, now time.Time, pid int) (nm store.NewMessage, body io.Reader, ok bool) {
-	sender := strings.TrimSuffix(orig.Sender, verpSuffix)
+	sender, _ := rewrite.VERPBase(orig.Sender)
 	if sender == "" || sender == DoubleBounceSender || len(waiting) == 0 {
 		return store.NewMessage{}, nil, false
 	}

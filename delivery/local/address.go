@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os/user"
 	"strings"
+
+	"github.com/qsend/qsend/delivery/rewrite"
 )
 
 // vars are the values of the placeholders for one recipient.
@@ -15,10 +17,9 @@ type vars struct {
 
 // newVars splits the rewritten address addr (see the package comment).
 func newVars(addr, sender string) *vars {
-	v := &vars{addr: addr, local: addr, sender: sender}
-	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
-		v.local, v.domain = addr[:at], strings.ToLower(addr[at+1:])
-	}
+	v := &vars{addr: addr, sender: sender}
+	v.local, v.domain = rewrite.Split(addr)
+	v.domain = strings.ToLower(v.domain)
 	// qmail's user-ext split at conf-break '-', user lower-cased as
 	// qmail-getpw does (qmail-semantics.md §3.1 for the prepend that
 	// puts the virtual user in the extension).

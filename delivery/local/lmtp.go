@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/delivery/bounce"
 	"github.com/qsend/qsend/delivery/smtpclient"
 )
 
@@ -70,7 +71,7 @@ func (t *Transport) lmtpServer(ctx context.Context, job delivery.Job, sp *spool,
 	}
 	defer c.Close()
 	sender := job.Msg.Sender
-	if sender == "#@[]" {
+	if sender == bounce.DoubleBounceSender {
 		// qmail's double-bounce sender (qmail-semantics.md §3.5) is no
 		// address an LMTP server accepts; the null sender means the same
 		// thing to it: never bounce this.

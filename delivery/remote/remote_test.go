@@ -264,16 +264,3 @@ func TestUnreachableDestinationBacksOff(t *testing.T) {
 		t.Fatalf("counters %v", counts)
 	}
 }
-
-func TestVERPSender(t *testing.T) {
-	tests := []struct{ sender, rcpt, want string }{
-		{"owner-@lists.example-@[]", "box@remote.example", "owner-box=remote.example@lists.example"},
-		{"owner@lists.example", "box@remote.example", ""},
-		{"", "box@remote.example", ""},
-	}
-	for _, tt := range tests {
-		if got := verpSender(tt.sender, tt.rcpt); got != tt.want {
-			t.Errorf("verpSender(%q, %q) = %q, want %q", tt.sender, tt.rcpt, got, tt.want)
-		}
-	}
-}

@@ -5,9 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/netip"
-	"strings"
 
 	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/store"
 )
@@ -127,7 +127,7 @@ type envelope struct {
 func envelopes(job delivery.Job, pos []int) []envelope {
 	rcpt := func(p int) string { return job.Msg.Recipients[job.Rcpts[p]].Addr }
 	sender := job.Msg.Sender
-	if verpSender(sender, "x@y") == "" {
+	if _, verp := rewrite.VERPBase(sender); !verp {
 		e := envelope{sender: sender, pos: pos}
 		for _, p := range pos {
 			e.rcpts = append(e.rcpts, rcpt(p))
@@ -136,28 +136,9 @@ func envelopes(job delivery.Job, pos []int) []envelope {
 	}
 	out := make([]envelope, 0, len(pos))
 	for _, p := range pos {
-		out = append(out, envelope{sender: verpSender(sender, rcpt(p)), rcpts: []string{rcpt(p)}, pos: []int{p}})
+		out = append(out, envelope{sender: rewrite.VERPSender(sender, rcpt(p)), rcpts: []string{rcpt(p)}, pos: []int{p}})
 	}
 	return out
-}
-
-// verpSender is the VERP sender for rcpt, or "" when sender is not a VERP
-// sender.
-func verpSender(sender, rcpt string) string {
-	base, ok := strings.CutSuffix(sender, "-@[]")
-	if !ok {
-		return ""
-	}
-	at := strings.LastIndexByte(base, '@')
-	if at < 0 {
-		return ""
-	}
-	local, host := base[:at], base[at+1:]
-	box, rhost := rcpt, ""
-	if i := strings.LastIndexByte(rcpt, '@'); i >= 0 {
-		box, rhost = rcpt[:i], rcpt[i+1:]
-	}
-	return local + box + "=" + rhost + "@" + host
 }
 
 func anyReply(res []smtpclient.RcptResult) bool {

@@ -20,6 +20,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/store"
@@ -221,10 +222,8 @@ func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Resul
 
 // domainOf is the part of addr after the last '@', lower-cased.
 func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return strings.ToLower(addr[i+1:])
-	}
-	return ""
+	_, domain := rewrite.Split(addr)
+	return strings.ToLower(domain)
 }
 
 // group is the recipients of one domain still undecided, and how to settle them.

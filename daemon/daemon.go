@@ -69,6 +69,7 @@ type Daemon struct {
 // the retry schedule. It is built before the queue is opened at start, and
 // before anything changes on reload.
 type derived struct {
+	admins   admins
 	route    func(addr string) delivery.Channel
 	resolver *mx.Resolver
 	retry    func(delivery.Deferral) time.Time
@@ -77,6 +78,10 @@ type derived struct {
 
 func derive(cfg *config.Config, log *slog.Logger) (derived, error) {
 	var d derived
+	var err error
+	if d.admins, err = newAdmins(cfg.AdminGroup); err != nil {
+		return d, err
+	}
 	rules, err := Rules(cfg)
 	if err != nil {
 		return d, err
@@ -116,14 +121,12 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		invokers: intake.LookupInvokers(),
 		imports:  make(chan chan struct{}),
 	}
-	a, err := newAdmins(cfg.AdminGroup)
-	if err != nil {
-		return err
-	}
-	d.admins.Store(&a)
+	var err error
 	if d.derived, err = derive(cfg, log); err != nil {
 		return err
 	}
+	a := d.derived.admins
+	d.admins.Store(&a)
 	if err := prepare(d.layout, a.gid); err != nil {
 		return err
 	}
@@ -330,16 +333,10 @@ func remoteInProgress(cfg *config.Config) int { return 4 * cfg.ConcurrencyRemote
 // not load leaves the running one in force.
 func (d *Daemon) reload() {
 	cfg, err := config.Load(d.opts)
-	if err != nil {
-		d.log.Error("reload failed, keeping the old configuration", "err", err)
-		return
+	var der derived
+	if err == nil {
+		der, err = derive(cfg, d.log)
 	}
-	a, err := newAdmins(cfg.AdminGroup)
-	if err != nil {
-		d.log.Error("reload failed, keeping the old configuration", "err", err)
-		return
-	}
-	der, err := derive(cfg, d.log)
 	if err != nil {
 		d.log.Error("reload failed, keeping the old configuration", "err", err)
 		return
@@ -352,6 +349,7 @@ func (d *Daemon) reload() {
 	}
 	der.resolver = d.derived.resolver // the transport keeps the one it has
 	d.derived = der
+	a := der.admins
 	d.admins.Store(&a)
 	d.level.Set(cfg.LogLevel)
 	d.sched.Reconfigure(d.schedulerOptions(cfg))

@@ -15,23 +15,13 @@ import (
 // enqueue stores a message with received prepended and tells the scheduler.
 // It is the one way messages enter the queue from outside.
 func (d *Daemon) enqueue(ctx context.Context, m store.NewMessage, received string, body io.Reader) (store.ID, error) {
-	id, err := d.store.Enqueue(ctx, m, io.MultiReader(strings.NewReader(received), body))
+	msg, err := d.store.EnqueueMessage(ctx, m, io.MultiReader(strings.NewReader(received), body))
 	if err != nil {
-		return id, err
+		return msg.ID, err
 	}
-	d.announce(id)
-	return id, nil
-}
-
-// announce hands a newly stored message to the scheduler, which logs it
-// and schedules its first attempt.
-func (d *Daemon) announce(id store.ID) {
-	msg, err := d.store.Get(id)
-	if err != nil {
-		d.log.Error("reading a message just queued", "id", id, "err", err)
-		return
-	}
+	// The scheduler logs it and schedules its first attempt.
 	d.sched.Enqueued(msg)
+	return msg.ID, nil
 }
 
 // importer imports the maildrop at start, on every trigger and every

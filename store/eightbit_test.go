@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,34 @@ func TestEightBit(t *testing.T) {
 		}
 		if got := string(readBody(t, s, ids[i])); got != tt.body {
 			t.Errorf("%s: body changed", tt.name)
+		}
+	}
+}
+
+// TestEnqueueMessageMatchesGet: what EnqueueMessage returns is what Get
+// reads back, so callers may use it instead of reading.
+func TestEnqueueMessageMatchesGet(t *testing.T) {
+	s := openTest(t, Options{})
+	for _, body := range []string{"Subject: x\n\nbody \xe9\n", strings.Repeat("z", 2*s.chunkSize+3)} {
+		m := msg("a@example.net", "b@example.org")
+		m.Intake = Intake{Protocol: "qmail-queue", UID: 42, PID: 7}
+		got, err := s.EnqueueMessage(context.Background(), m, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.Get(got.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := got.ID == want.ID && got.Sender == want.Sender && got.Size == want.Size &&
+			got.EightBit == want.EightBit && got.Held == want.Held && got.Intake == want.Intake &&
+			got.Born.Equal(want.Born) && len(got.Recipients) == len(want.Recipients)
+		for i := range got.Recipients {
+			g, w := got.Recipients[i], want.Recipients[i]
+			same = same && g.Addr == w.Addr && g.State == w.State && g.Attempts == w.Attempts && g.NextAttempt.Equal(w.NextAttempt)
+		}
+		if !same {
+			t.Errorf("EnqueueMessage returned %+v, Get reads %+v", got, want)
 		}
 	}
 }

@@ -23,14 +23,23 @@ const maxDedupeKey = bolt.MaxKeySize
 // id with an error wrapping ErrDuplicate. An error from the disk (ENOSPC
 // among them, testable with errors.Is) means nothing was stored.
 func (s *Store) Enqueue(ctx context.Context, m NewMessage, body io.Reader) (ID, error) {
+	msg, err := s.EnqueueMessage(ctx, m, body)
+	return msg.ID, err
+}
+
+// EnqueueMessage is Enqueue returning the stored message's metadata, as
+// Get would, so a caller that needs it (the daemon tells the scheduler)
+// does not read back what was just written. With ErrDuplicate only the ID
+// is set.
+func (s *Store) EnqueueMessage(ctx context.Context, m NewMessage, body io.Reader) (Message, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return Message{}, err
 	}
 	if len(m.Recipients) == 0 {
-		return 0, fmt.Errorf("store: enqueue: message without recipients: %w", ErrInvalid)
+		return Message{}, fmt.Errorf("store: enqueue: message without recipients: %w", ErrInvalid)
 	}
 	if len(m.DedupeKey) > maxDedupeKey {
-		return 0, fmt.Errorf("store: enqueue: dedupe key of %d bytes (limit %d): %w", len(m.DedupeKey), maxDedupeKey, ErrInvalid)
+		return Message{}, fmt.Errorf("store: enqueue: dedupe key of %d bytes (limit %d): %w", len(m.DedupeKey), maxDedupeKey, ErrInvalid)
 	}
 	rec := newRecord(m)
 	eight := &eightBitReader{r: body}
@@ -38,27 +47,35 @@ func (s *Store) Enqueue(ctx context.Context, m NewMessage, body io.Reader) (ID, 
 
 	first, eof, err := readChunk(body, nil, s.chunkSize)
 	if err != nil {
-		return 0, fmt.Errorf("store: enqueue: reading body: %w", err)
+		return Message{}, fmt.Errorf("store: enqueue: reading body: %w", err)
 	}
 	var second []byte
 	if !eof {
 		// The body fills a chunk; one more read tells whether there is more.
 		second, eof, err = readChunk(body, nil, s.chunkSize)
 		if err != nil {
-			return 0, fmt.Errorf("store: enqueue: reading body: %w", err)
+			return Message{}, fmt.Errorf("store: enqueue: reading body: %w", err)
 		}
 		if len(second) == 0 && eof {
 			second = nil
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return Message{}, err
 	}
+	var id ID
 	if second == nil {
 		rec.EightBit = eight.seen
-		return s.enqueueSmall(rec, first)
+		id, err = s.enqueueSmall(rec, first)
+	} else {
+		id, err = s.enqueueLarge(ctx, rec, eight, first, second, eof)
 	}
-	return s.enqueueLarge(ctx, rec, eight, first, second, eof)
+	if err != nil {
+		return Message{ID: id}, err
+	}
+	msg := rec.Message
+	msg.ID = id
+	return msg, nil
 }
 
 // eightBitReader notes whether any byte read through it is above 127.

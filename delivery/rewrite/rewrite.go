@@ -67,8 +67,8 @@ func (r *Rules) Rewrite(addr string) (local bool, out string) {
 		}
 		addr = addr[:pct] + "@" + addr[pct+1:at]
 	}
-	at := strings.LastIndexByte(addr, '@')
-	domain := strings.ToLower(addr[at+1:])
+	_, domain := Split(addr)
+	domain = strings.ToLower(domain)
 	if r.locals[domain] {
 		return true, addr
 	}

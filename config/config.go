@@ -39,12 +39,42 @@ type Config struct {
 
 	StoreBatchDelay time.Duration // store.batch_delay: group-commit window
 
-	DNSResolvers []string // dns.resolvers
-	RemotePort   int      // remote.port
+	DNSResolvers        []string // dns.resolvers
+	DNSTrustedResolvers []string // dns.trusted_resolvers
+	RemotePort          int      // remote.port
 	// RemoteDestinationConcurrency is remote.destination_concurrency.
 	RemoteDestinationConcurrency int
 	SMTPDListen                  []Listener // smtpd.listen
 	MetricsListen                string     // metrics.listen
+
+	TLSPolicy         []TLSRule     // tls.policy
+	TLSDefaultLevel   string        // tls.default_level
+	TLSMinVersion     string        // tls.min_version: 1.0 to 1.3
+	TLSOnExpiry       string        // tls.on_expiry: hold or bounce
+	TLSPlaintextAfter time.Duration // tls.plaintext_after
+	TLSRememberBroken time.Duration // tls.remember_broken
+	TLSMTASTS         string        // tls.mta_sts: on or off
+	TLSMTASTSCA       string        // tls.mta_sts_ca: extra CA file for policy fetches
+	TLSDANE           string        // tls.dane: on or off
+	TLSClientCert     string        // tls.client_cert ("" = control_dir/clientcert.pem)
+	TLSServerCert     string        // tls.server_cert ("" = control_dir/servercert.pem)
+	TLSClientCA       string        // tls.client_ca ("" = control_dir/clientca.pem)
+	TLSClientCRL      string        // tls.client_crl ("" = control_dir/clientcrl.pem)
+
+	SMTPDQmailQueue        string        // smtpd.qmailqueue: a qmail-queue program for the listeners
+	SMTPDTCPRules          string        // smtpd.tcprules: tcprules cdb for the listeners
+	SMTPDAuthCheckpassword []string      // smtpd.auth_checkpassword: program and arguments
+	SMTPDAuthPasswords     string        // smtpd.auth_passwords: password file
+	SMTPDAuthWithoutTLS    string        // smtpd.auth_without_tls: never or loopback
+	SMTPDAuthMaxFailures   int           // smtpd.auth_max_failures per client
+	SMTPDAuthFailDelay     time.Duration // smtpd.auth_fail_delay
+	SMTPDBareLF            string        // smtpd.bare_lf: reject or normalize
+	SMTPDMaxLine           int           // smtpd.max_line
+	SMTPDMaxRcpts          int           // smtpd.max_rcpts
+	SMTPDMaxHeader         int           // smtpd.max_header: bytes
+	SMTPDMaxErrors         int           // smtpd.max_errors
+	SMTPDMaxConnections    int           // smtpd.max_connections
+	SMTPDMaxPerClient      int           // smtpd.max_per_client
 
 	LocalTransport string        // local.transport: maildir, lmtp or command
 	LocalMaildir   string        // local.maildir: Maildir template ("~/Maildir/")
@@ -63,35 +93,40 @@ type Config struct {
 	DelayWarning  time.Duration // bounce.delay_warning: 0 sends no delay warnings
 
 	// Values with a qmail control file of the same name.
-	Me                string
-	DefaultDomain     string
-	DefaultHost       string
-	PlusDomain        string
-	IDHost            string
-	Locals            []string
-	RcptHosts         []string // nil when neither file nor key exists
-	MoreRcptHosts     []string
-	VirtualDomains    []string // raw lines, parsed by the local router
-	PercentHack       []string
-	SMTPRoutes        []string // raw lines, parsed by the remote router
-	HeloHost          string
-	SMTPGreeting      string
-	LocalIPHost       string
-	TimeoutConnect    time.Duration
-	TimeoutRemote     time.Duration
-	TimeoutSMTPD      time.Duration
-	DataBytes         int64
-	QueueLifetime     time.Duration
-	ConcurrencyLocal  int
-	ConcurrencyRemote int
-	BounceFrom        string
-	BounceHost        string
-	DoubleBounceTo    string
-	DoubleBounceHost  string
-	EnvNoAtHost       string
-	BadMailFrom       []string
-	BadRcptTo         []string
-	BadHelo           []string
+	Me                 string
+	DefaultDomain      string
+	DefaultHost        string
+	PlusDomain         string
+	IDHost             string
+	Locals             []string
+	RcptHosts          []string // nil when neither file nor key exists
+	MoreRcptHosts      []string
+	VirtualDomains     []string // raw lines, parsed by the local router
+	PercentHack        []string
+	SMTPRoutes         []string // raw lines, parsed by the remote router
+	HeloHost           string
+	SMTPGreeting       string
+	LocalIPHost        string
+	TimeoutConnect     time.Duration
+	TimeoutRemote      time.Duration
+	TimeoutSMTPD       time.Duration
+	DataBytes          int64
+	QueueLifetime      time.Duration
+	ConcurrencyLocal   int
+	ConcurrencyRemote  int
+	BounceFrom         string
+	BounceHost         string
+	DoubleBounceTo     string
+	DoubleBounceHost   string
+	EnvNoAtHost        string
+	BadMailFrom        []string
+	BadRcptTo          []string
+	BadHelo            []string
+	BadMailFromNoRelay []string
+	BadRcptToNoRelay   []string
+	TLSClientCiphers   []string // lines; joined with ":" (qmail-semantics.md §1.7)
+	TLSServerCiphers   []string
+	TLSClients         []string // nil when neither file nor key exists
 
 	origins map[string]string // key → where its value came from
 }

@@ -20,6 +20,7 @@ const (
 	kListeners                // list of {address, mode}
 	kFraction                 // a decimal number from 0 to 1
 	kLocalDomains             // list of {domain, transport, maildir, lmtp, command}
+	kTLSPolicy                // list of {destination, level, ...}
 )
 
 // keyDef describes one configuration key. Adding a qmail control file is
@@ -48,12 +49,53 @@ var keys = []keyDef{
 	{name: "log.level", kind: kLevel, def: "info", field: func(c *Config) any { return &c.LogLevel }},
 	{name: "store.batch_delay", kind: kSeconds, def: "1ms", lo: 0, hi: int64(time.Second), field: func(c *Config) any { return &c.StoreBatchDelay }},
 	{name: "dns.resolvers", kind: kAddrList, field: func(c *Config) any { return &c.DNSResolvers }},
+	// Resolvers whose AD bit is believed besides loopback ones (RFC 6698
+	// §A.3.3, RFC 7672 §2: DNSSEC status is only as good as the path to
+	// the validating resolver).
+	{name: "dns.trusted_resolvers", kind: kAddrList, field: func(c *Config) any { return &c.DNSTrustedResolvers }},
 	{name: "remote.port", kind: kInt, def: "25", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemotePort }},
 	// Sessions to one recipient domain or route at once; Postfix's
 	// default_destination_concurrency_limit is 20 (anchors.md §1.3).
 	{name: "remote.destination_concurrency", kind: kInt, def: "20", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemoteDestinationConcurrency }},
 	{name: "smtpd.listen", kind: kListeners, def: "127.0.0.1:2525=smtp", field: func(c *Config) any { return &c.SMTPDListen }},
 	{name: "metrics.listen", kind: kAddr, field: func(c *Config) any { return &c.MetricsListen }},
+	// Outbound TLS (package tls/policy; README "Outbound TLS").
+	{name: "tls.policy", kind: kTLSPolicy, field: func(c *Config) any { return &c.TLSPolicy }},
+	{name: "tls.default_level", kind: kString, def: "may", oneOf: TLSLevels, field: func(c *Config) any { return &c.TLSDefaultLevel }},
+	{name: "tls.min_version", kind: kString, def: "1.2", oneOf: tlsVersions, field: func(c *Config) any { return &c.TLSMinVersion }},
+	// hold: a message whose last failure was a TLS policy failure is held
+	// at the end of its queue lifetime instead of bounced.
+	{name: "tls.on_expiry", kind: kString, def: "hold", oneOf: []string{"hold", "bounce"}, field: func(c *Config) any { return &c.TLSOnExpiry }},
+	// Postfix retries opportunistic TLS in plaintext once the message has
+	// spent minimal_backoff_time (300 s) in the queue (anchors.md).
+	{name: "tls.plaintext_after", kind: kSeconds, def: "5m", lo: 0, hi: noMax, field: func(c *Config) any { return &c.TLSPlaintextAfter }},
+	// How long a host whose TLS handshake failed is remembered, so that
+	// opportunistic attempts skip TLS there (KumoMTA's remember_broken_tls).
+	{name: "tls.remember_broken", kind: kSeconds, def: "1h", lo: 0, hi: noMax, field: func(c *Config) any { return &c.TLSRememberBroken }},
+	{name: "tls.mta_sts", kind: kString, def: "on", oneOf: []string{"on", "off"}, field: func(c *Config) any { return &c.TLSMTASTS }},
+	{name: "tls.mta_sts_ca", kind: kString, field: func(c *Config) any { return &c.TLSMTASTSCA }},
+	{name: "tls.dane", kind: kString, def: "on", oneOf: []string{"on", "off"}, field: func(c *Config) any { return &c.TLSDANE }},
+	// qmail-tls's certificate files; "" means the file in control_dir.
+	{name: "tls.client_cert", kind: kString, field: func(c *Config) any { return &c.TLSClientCert }},
+	{name: "tls.server_cert", kind: kString, field: func(c *Config) any { return &c.TLSServerCert }},
+	{name: "tls.client_ca", kind: kString, field: func(c *Config) any { return &c.TLSClientCA }},
+	{name: "tls.client_crl", kind: kString, field: func(c *Config) any { return &c.TLSClientCRL }},
+	// SMTP server (package smtpd). Limits follow Postfix's defaults
+	// where qmail-smtpd has none (anchors.md).
+	{name: "smtpd.qmailqueue", kind: kString, field: func(c *Config) any { return &c.SMTPDQmailQueue }},
+	{name: "smtpd.tcprules", kind: kString, field: func(c *Config) any { return &c.SMTPDTCPRules }},
+	{name: "smtpd.auth_checkpassword", kind: kList, field: func(c *Config) any { return &c.SMTPDAuthCheckpassword }},
+	{name: "smtpd.auth_passwords", kind: kString, field: func(c *Config) any { return &c.SMTPDAuthPasswords }},
+	{name: "smtpd.auth_without_tls", kind: kString, def: "never", oneOf: []string{"never", "loopback"}, field: func(c *Config) any { return &c.SMTPDAuthWithoutTLS }},
+	{name: "smtpd.auth_max_failures", kind: kInt, def: "10", lo: 1, hi: noMax, field: func(c *Config) any { return &c.SMTPDAuthMaxFailures }},
+	{name: "smtpd.auth_fail_delay", kind: kSeconds, def: "1s", lo: 0, hi: int64(time.Minute), field: func(c *Config) any { return &c.SMTPDAuthFailDelay }},
+	{name: "smtpd.bare_lf", kind: kString, def: "reject", oneOf: []string{"reject", "normalize"}, field: func(c *Config) any { return &c.SMTPDBareLF }},
+	{name: "smtpd.max_line", kind: kInt, def: "4096", lo: 512, hi: 1 << 20, field: func(c *Config) any { return &c.SMTPDMaxLine }},
+	{name: "smtpd.max_rcpts", kind: kInt, def: "1000", lo: 100, hi: noMax, field: func(c *Config) any { return &c.SMTPDMaxRcpts }},
+	{name: "smtpd.max_header", kind: kInt, def: "102400", lo: 1000, hi: noMax, field: func(c *Config) any { return &c.SMTPDMaxHeader }},
+	{name: "smtpd.max_errors", kind: kInt, def: "20", lo: 1, hi: noMax, field: func(c *Config) any { return &c.SMTPDMaxErrors }},
+	{name: "smtpd.max_connections", kind: kInt, def: "10000", lo: 1, hi: noMax, field: func(c *Config) any { return &c.SMTPDMaxConnections }},
+	{name: "smtpd.max_per_client", kind: kInt, def: "50", lo: 1, hi: noMax, field: func(c *Config) any { return &c.SMTPDMaxPerClient }},
 	// Local delivery (package delivery/local): qmail's "./Maildir/" in the
 	// user's home by default, as qmail's most common defaultdelivery.
 	{name: "local.transport", kind: kString, def: "maildir", oneOf: localTransports, field: func(c *Config) any { return &c.LocalTransport }},
@@ -109,6 +151,14 @@ var keys = []keyDef{
 	{name: "badmailfrom", kind: kList, control: true, field: func(c *Config) any { return &c.BadMailFrom }},
 	{name: "badrcptto", kind: kList, control: true, field: func(c *Config) any { return &c.BadRcptTo }},
 	{name: "badhelo", kind: kList, control: true, field: func(c *Config) any { return &c.BadHelo }},
+	// qregex's norelay variants (qmail-semantics.md §2.4).
+	{name: "badmailfromnorelay", kind: kList, control: true, field: func(c *Config) any { return &c.BadMailFromNoRelay }},
+	{name: "badrcpttonorelay", kind: kList, control: true, field: func(c *Config) any { return &c.BadRcptToNoRelay }},
+	// qmail-tls's control files (qmail-semantics.md §1.7, §2.2, §2.3):
+	// cipher strings are all lines joined with ":".
+	{name: "tlsclientciphers", kind: kList, control: true, field: func(c *Config) any { return &c.TLSClientCiphers }},
+	{name: "tlsserverciphers", kind: kList, control: true, field: func(c *Config) any { return &c.TLSServerCiphers }},
+	{name: "tlsclients", kind: kList, control: true, field: func(c *Config) any { return &c.TLSClients }},
 }
 
 // keyByName returns the definition of the key name.

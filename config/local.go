@@ -14,7 +14,7 @@ var localTransports = []string{"maildir", "lmtp", "command"}
 
 // errLocalDomainsText: local.domains is a list of mappings, which the
 // environment and --set syntax cannot write.
-var errLocalDomainsText = errors.New("local.domains cannot be set in the environment or with --set; write it in the config file as a list of {domain, transport, maildir, lmtp, command, user}")
+var errLocalDomainsText = errRecordsText("local.domains", "{domain, transport, maildir, lmtp, command, user}")
 
 // checkLMTP checks an LMTP server address: "unix:" and an absolute socket
 // path, or host:port.
@@ -93,83 +93,33 @@ func checkLocal(c *Config, failed map[string]bool) []error {
 	return errs
 }
 
+// localDomainFields are the fields of a local.domains entry d.
+func localDomainFields(d *LocalDomain) fields {
+	return fields{what: "local.domains",
+		scalars: map[string]*string{"domain": &d.Domain, "transport": &d.Transport, "maildir": &d.Maildir, "lmtp": &d.LMTP, "user": &d.User},
+		lists:   map[string]*[]string{"command": &d.Command}}
+}
+
 // localDomainYAML parses one entry of local.domains; transport defaults to
 // maildir, and the domain is lower-cased (domains compare without case,
 // RFC 5321 §2.4).
 func localDomainYAML(n *yaml.Node) (LocalDomain, error) {
-	if n.Kind != yaml.MappingNode {
-		return LocalDomain{}, errors.New("want a mapping {domain: example.org, transport: maildir|lmtp|command, maildir: ..., lmtp: ..., command: [...]}")
-	}
 	d := LocalDomain{Transport: "maildir"}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
-		if seen[kn.Value] {
-			return LocalDomain{}, fmt.Errorf("local.domains field %s given twice", kn.Value)
-		}
-		seen[kn.Value] = true
-		if kn.Value == "command" {
-			items, err := sequence(vn)
-			if err != nil {
-				return LocalDomain{}, fmt.Errorf("local.domains field command: %w", err)
-			}
-			for _, item := range items {
-				s, err := scalar(item)
-				if err != nil {
-					return LocalDomain{}, fmt.Errorf("local.domains field command: %w", err)
-				}
-				d.Command = append(d.Command, s)
-			}
-			continue
-		}
-		s, err := scalar(vn)
-		if err != nil {
-			return LocalDomain{}, fmt.Errorf("local.domains field %s: %w", kn.Value, err)
-		}
-		switch kn.Value {
-		case "domain":
-			d.Domain = strings.ToLower(s)
-		case "transport":
-			d.Transport = s
-		case "maildir":
-			d.Maildir = s
-		case "lmtp":
-			d.LMTP = s
-		case "user":
-			d.User = s
-		default:
-			return LocalDomain{}, fmt.Errorf("unknown local.domains field %q (want domain, transport, maildir, lmtp, command and user)", kn.Value)
-		}
+	if err := localDomainFields(&d).decode(n); err != nil {
+		return LocalDomain{}, err
 	}
 	if d.Domain == "" {
 		return LocalDomain{}, errors.New("local.domains entry without a domain")
 	}
+	d.Domain = strings.ToLower(d.Domain)
 	return d, nil
 }
 
 // localDomainsNode writes local.domains as a YAML flow sequence.
 func localDomainsNode(ds []LocalDomain) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-	for _, d := range ds {
-		m := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
-			Content: []*yaml.Node{str("domain"), str(d.Domain), str("transport"), str(d.Transport)}}
-		if d.Maildir != "" {
-			m.Content = append(m.Content, str("maildir"), str(d.Maildir))
-		}
-		if d.LMTP != "" {
-			m.Content = append(m.Content, str("lmtp"), str(d.LMTP))
-		}
-		if d.User != "" {
-			m.Content = append(m.Content, str("user"), str(d.User))
-		}
-		if d.Command != nil {
-			cmd := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-			for _, a := range d.Command {
-				cmd.Content = append(cmd.Content, str(a))
-			}
-			m.Content = append(m.Content, str("command"), cmd)
-		}
-		n.Content = append(n.Content, m)
+	for i := range ds {
+		n.Content = append(n.Content, localDomainFields(&ds[i]).node("domain", "transport", "maildir", "lmtp", "user", "command"))
 	}
 	return n
 }

@@ -69,7 +69,7 @@ func TestLocalKeyErrors(t *testing.T) {
 		{"domain missing", fixture{yaml: "local:\n  domains:\n    - {transport: maildir}\n"},
 			`$T/qsend.yaml: line 3: key local.domains: local.domains entry without a domain`},
 		{"domain not a mapping", fixture{yaml: "local:\n  domains: [a.example]\n"},
-			`$T/qsend.yaml: line 2: key local.domains: want a mapping {domain`},
+			`$T/qsend.yaml: line 2: key local.domains: want a mapping with the fields command, domain`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

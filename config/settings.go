@@ -146,6 +146,8 @@ func formatValue(v any) string {
 		}
 	case []LocalDomain:
 		n = localDomainsNode(v)
+	case []TLSRule:
+		n = tlsRulesNode(v)
 	default:
 		return fmt.Sprint(v)
 	}

@@ -15,8 +15,8 @@ import (
 
 // A parsed value is a string (kString, kPath, kAddr), []string (kList,
 // kAddrList), int64 (kInt), time.Duration (kSeconds), slog.Level (kLevel)
-// []Listener (kListeners), float64 (kFraction) or []LocalDomain
-// (kLocalDomains).
+// []Listener (kListeners), float64 (kFraction), []LocalDomain
+// (kLocalDomains) or []TLSRule (kTLSPolicy).
 
 // listenerModes are the allowed smtpd.listen modes.
 var listenerModes = []string{"smtp", "submission", "smtps"}
@@ -80,6 +80,11 @@ func (k *keyDef) parseText(s string) (any, error) {
 			return nil, errLocalDomainsText
 		}
 		v = []LocalDomain{}
+	case kTLSPolicy:
+		if strings.TrimSpace(s) != "" {
+			return nil, errTLSPolicyText
+		}
+		v = []TLSRule{}
 	}
 	return v, k.check(v)
 }
@@ -198,6 +203,8 @@ func (k *keyDef) check(v any) error {
 		}
 	case []LocalDomain:
 		return checkLocalDomains(v)
+	case []TLSRule:
+		return checkTLSRules(v)
 	}
 	if k.name == "local.lmtp" {
 		if s, _ := v.(string); s != "" {
@@ -266,6 +273,8 @@ func (k *keyDef) set(c *Config, v any) {
 		*p = v.(float64)
 	case *[]LocalDomain:
 		*p = v.([]LocalDomain)
+	case *[]TLSRule:
+		*p = v.([]TLSRule)
 	default:
 		panic(fmt.Sprintf("config: key %s: field of unhandled type %T", k.name, p))
 	}
@@ -291,6 +300,8 @@ func (k *keyDef) get(c *Config) any {
 	case *float64:
 		return *p
 	case *[]LocalDomain:
+		return *p
+	case *[]TLSRule:
 		return *p
 	}
 	panic(fmt.Sprintf("config: key %s: unhandled field type", k.name))

@@ -175,43 +175,11 @@ func (k *keyDef) parseYAML(n *yaml.Node) (v any, line int, err error) {
 		}
 		return list, n.Line, nil
 	case kListeners:
-		items, err := sequence(n)
-		if err != nil {
-			return nil, n.Line, err
-		}
-		ls := make([]Listener, 0, len(items))
-		for _, item := range items {
-			lst, err := listenerYAML(item)
-			if err == nil {
-				// Checking the list so far finds a bad entry and an
-				// address listed twice on the entry's line.
-				err = k.check(append(ls, lst))
-			}
-			if err != nil {
-				return nil, item.Line, err
-			}
-			ls = append(ls, lst)
-		}
-		return ls, n.Line, nil
+		return records(k, n, listenerYAML)
 	case kLocalDomains:
-		items, err := sequence(n)
-		if err != nil {
-			return nil, n.Line, err
-		}
-		ds := make([]LocalDomain, 0, len(items))
-		for _, item := range items {
-			d, err := localDomainYAML(item)
-			if err == nil {
-				// The list so far: a domain listed twice is named on
-				// the second entry's line.
-				err = k.check(append(ds, d))
-			}
-			if err != nil {
-				return nil, item.Line, err
-			}
-			ds = append(ds, d)
-		}
-		return ds, n.Line, nil
+		return records(k, n, localDomainYAML)
+	case kTLSPolicy:
+		return records(k, n, tlsRuleYAML)
 	}
 	s, err := scalar(n)
 	if err != nil {
@@ -265,4 +233,26 @@ func listenerYAML(n *yaml.Node) (Listener, error) {
 		return Listener{}, errors.New("listener without address")
 	}
 	return l, nil
+}
+
+// records parses a list-of-mappings key whose entries decode parses.
+// Each entry is checked with the list so far, so that an entry listed
+// twice is named on the second one's line.
+func records[T any](k *keyDef, n *yaml.Node, decode func(*yaml.Node) (T, error)) (any, int, error) {
+	items, err := sequence(n)
+	if err != nil {
+		return nil, n.Line, err
+	}
+	list := make([]T, 0, len(items))
+	for _, item := range items {
+		v, err := decode(item)
+		if err == nil {
+			err = k.check(append(list, v))
+		}
+		if err != nil {
+			return nil, item.Line, err
+		}
+		list = append(list, v)
+	}
+	return list, n.Line, nil
 }

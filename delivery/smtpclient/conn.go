@@ -15,18 +15,19 @@ import (
 // Conn is one SMTP connection, greeted and ready for transactions. It is
 // not safe for concurrent use.
 type Conn struct {
-	o      Options
-	addr   netip.AddrPort
-	host   string
-	raw    net.Conn     // the TCP or Unix socket connection
-	tc     *timeoutConn // raw with a deadline on every read and write
-	r      *bufio.Reader
-	w      *bufio.Writer
-	ext    Extensions
-	tls    *tls.ConnectionState
-	broken atomic.Bool // a network error, a 421, or cancellation
-	dirty  bool        // a transaction was begun: RSET before the next
-	buf    []byte      // body read buffer, kept across messages
+	o       Options
+	addr    netip.AddrPort
+	host    string
+	raw     net.Conn     // the TCP or Unix socket connection
+	tc      *timeoutConn // raw with a deadline on every read and write
+	r       *bufio.Reader
+	w       *bufio.Writer
+	ext     Extensions
+	tls     *tls.ConnectionState
+	refused *Reply      // the reply to a refused STARTTLS, when plaintext went on
+	broken  atomic.Bool // a network error, a 421, or cancellation
+	dirty   bool        // a transaction was begun: RSET before the next
+	buf     []byte      // body read buffer, kept across messages
 }
 
 // timeoutConn puts a deadline of d on every read and write
@@ -122,8 +123,22 @@ func (c *Conn) ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-// greet reads the greeting, says EHLO or HELO, and starts TLS.
+// greet reads the greeting, says EHLO or HELO, and starts TLS. With
+// ImplicitTLS the handshake comes first and the greeting is read inside
+// TLS (SMTPS, qmail-semantics.md §1.7).
 func (c *Conn) greet(ctx context.Context) error {
+	var cfg *tls.Config
+	if c.o.TLSConfig != nil {
+		cfg = c.o.TLSConfig(c.host)
+	}
+	if c.o.ImplicitTLS {
+		if cfg == nil {
+			return &Error{Stage: StageStartTLS, Err: ErrNoTLS}
+		}
+		if err := c.handshake(ctx, cfg); err != nil {
+			return err
+		}
+	}
 	rep, err := c.read(StageGreeting)
 	if err != nil {
 		return err
@@ -137,14 +152,16 @@ func (c *Conn) greet(ctx context.Context) error {
 	if err := c.hello(); err != nil {
 		return err
 	}
-	if !c.ext.StartTLS || c.o.TLSConfig == nil {
+	switch {
+	case c.tls != nil:
 		return nil
+	case cfg != nil && c.ext.StartTLS:
+		return c.startTLS(ctx, cfg)
+	case c.o.RequireTLS:
+		// qmail-semantics.md §1.6: "No TLS achieved while ... exists".
+		return &Error{Stage: StageStartTLS, Err: ErrNoTLS}
 	}
-	cfg := c.o.TLSConfig(c.host)
-	if cfg == nil {
-		return nil
-	}
-	return c.startTLS(ctx, cfg)
+	return nil
 }
 
 // hello says EHLO, and HELO when EHLO gets a 5xx (qmail-semantics.md §1.3,
@@ -191,23 +208,47 @@ func (c *Conn) startTLS(ctx context.Context, cfg *tls.Config) error {
 		return err
 	}
 	if rep.Code != 220 {
-		return &Error{Stage: StageStartTLS, Reply: &rep}
+		if c.o.RequireTLS {
+			return &Error{Stage: StageStartTLS, Reply: &rep}
+		}
+		// qmail-semantics.md §1.6: a refused STARTTLS without a required
+		// policy continues in plaintext with the EHLO answer already had.
+		c.refused = &rep
+		return nil
 	}
 	// Whatever the server sent after its 220 is in c.r and is dropped by
-	// setStream below: only bytes read through TLS count (RFC 3207 §6; the
-	// client side of CVE-2011-0411, which qmail-remote has,
+	// setStream in handshake: only bytes read through TLS count (RFC 3207
+	// §6; the client side of CVE-2011-0411, which qmail-remote has,
 	// qmail-semantics.md §1.6).
+	if err := c.handshake(ctx, cfg); err != nil {
+		return err
+	}
+	// RFC 3207 §4.2: forget what was learnt before TLS and ask again.
+	c.ext = Extensions{}
+	return c.hello()
+}
+
+// handshake starts TLS on the connection and reads and writes through it
+// from then on.
+func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) error {
 	tc := tls.Client(c.tc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.broken.Store(true)
-		return &Error{Stage: StageStartTLS, Err: err}
+		return &Error{Stage: StageStartTLS, Err: err, Handshake: true}
 	}
 	st := tc.ConnectionState()
 	c.tls = &st
 	c.setStream(tc)
-	// RFC 3207 §4.2: forget what was learnt before TLS and ask again.
-	c.ext = Extensions{}
-	return c.hello()
+	return nil
+}
+
+// STARTTLSRefused returns the server's reply to STARTTLS when it refused it
+// and the connection went on in plaintext.
+func (c *Conn) STARTTLSRefused() (Reply, bool) {
+	if c.refused == nil {
+		return Reply{}, false
+	}
+	return *c.refused, true
 }
 
 // Ext returns the extensions the server announced (after TLS when TLS is on).

@@ -78,19 +78,34 @@ func TestStartTLS(t *testing.T) {
 		script    []scripted
 		roots     *testPKI
 		noConfig  bool
+		require   bool
+		implicit  bool
+		plain     bool // the server offers no STARTTLS
 		wantTLS   bool
 		wantErr   bool
 		wantReply bool
 	}{
 		{name: "success", roots: &pki, wantTLS: true},
 		{name: "no config stays plaintext", noConfig: true},
-		{name: "refused", script: []scripted{{cmd: "STARTTLS", code: 454, text: "4.7.0 not now"}}, roots: &pki, wantErr: true, wantReply: true},
+		// qmail-semantics.md §1.6: refused STARTTLS goes on in plaintext
+		// unless TLS is required.
+		{name: "refused", script: []scripted{{cmd: "STARTTLS", code: 454, text: "4.7.0 not now"}}, roots: &pki},
+		{name: "refused required", script: []scripted{{cmd: "STARTTLS", code: 454, text: "4.7.0 not now"}}, roots: &pki, require: true, wantErr: true, wantReply: true},
+		{name: "not offered", plain: true, roots: &pki},
+		{name: "not offered required", plain: true, roots: &pki, require: true, wantErr: true},
 		{name: "wrong CA", roots: &other, wantErr: true},
+		{name: "implicit", implicit: true, roots: &pki, wantTLS: true},
+		{name: "implicit wrong CA", implicit: true, roots: &other, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{TLS: serverTLS, Pipelining: true, Reply: replies(tt.script...)})
+			cfg := smtptest.Config{TLS: serverTLS, ImplicitTLS: tt.implicit, Pipelining: true, Reply: replies(tt.script...)}
+			if tt.plain {
+				cfg.TLS = nil
+			}
+			s := smtptest.Start(t, "127.0.0.2:0", cfg)
 			o := testOptions()
+			o.RequireTLS, o.ImplicitTLS = tt.require, tt.implicit
 			if !tt.noConfig {
 				roots := tt.roots.pool
 				o.TLSConfig = func(host string) *tls.Config {
@@ -103,6 +118,9 @@ func TestStartTLS(t *testing.T) {
 				if !errors.As(err, &e) || e.Stage != StageStartTLS || (e.Reply != nil) != tt.wantReply || !e.Temporary() {
 					t.Fatalf("err = %v, want STARTTLS error (reply %v)", err, tt.wantReply)
 				}
+				if tt.plain && !errors.Is(err, ErrNoTLS) {
+					t.Errorf("err = %v, want ErrNoTLS", err)
+				}
 				return
 			}
 			if err != nil {
@@ -112,7 +130,10 @@ func TestStartTLS(t *testing.T) {
 			if _, on := c.TLS(); on != tt.wantTLS {
 				t.Fatalf("TLS = %v, want %v", on, tt.wantTLS)
 			}
-			if c.Ext().StartTLS == tt.wantTLS {
+			if _, refused := c.STARTTLSRefused(); refused != (tt.script != nil) {
+				t.Errorf("STARTTLSRefused = %v", refused)
+			}
+			if !tt.plain && !tt.implicit && c.Ext().StartTLS == tt.wantTLS {
 				t.Errorf("STARTTLS still advertised = %v after TLS = %v", c.Ext().StartTLS, tt.wantTLS)
 			}
 			res, err := c.Send(context.Background(), Envelope{Sender: "a@x", Rcpts: []string{"b@y"}}, Message{Body: stringsReader("hi\n")})

@@ -1,6 +1,7 @@
 package smtpclient
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -49,7 +50,15 @@ type Error struct {
 	Reply    *Reply // the server's reply, nil for network errors
 	Err      error  // the network or TLS error, nil for a reply
 	AfterDot bool   // the final dot was sent: the message may have been delivered (possible duplicate)
+	// Handshake marks a failed TLS handshake (Err holds why, for example
+	// a tls/policy verification failure).
+	Handshake bool
 }
+
+// ErrNoTLS is the Err of an *Error at StageStartTLS when Options required
+// TLS and the server did not offer STARTTLS (or, with ImplicitTLS, no TLS
+// configuration was given).
+var ErrNoTLS = errors.New("no TLS achieved")
 
 // Error returns "smtpclient: MAIL: 451 4.3.0 try later" or
 // "smtpclient: end of data: read tcp ...: connection reset (possible duplicate)".

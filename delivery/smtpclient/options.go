@@ -16,6 +16,13 @@ type Options struct {
 	// handshake error, if any, is returned as an *Error with Stage
 	// StageStartTLS.
 	TLSConfig func(host string) *tls.Config
+	// RequireTLS makes a server that does not offer STARTTLS, or refuses
+	// it, a failure (an *Error at StageStartTLS, Err ErrNoTLS or the
+	// reply) instead of a plaintext session.
+	RequireTLS bool
+	// ImplicitTLS starts TLS right after connecting and reads the greeting
+	// inside it (SMTPS, port 465 in smtproutes, qmail-semantics.md §1.7).
+	ImplicitTLS bool
 	// MaxLineLength is the longest reply line accepted (default 4096;
 	// RFC 5321 §4.5.3.1.5 says 512, and real servers exceed it).
 	MaxLineLength int

@@ -24,6 +24,7 @@ type Config struct {
 	Pipelining, EightBitMIME, SMTPUTF8, Enhanced, Chunking bool        // advertised extensions
 	Size                                                   int64       // advertised SIZE (0: not advertised)
 	TLS                                                    *tls.Config // advertise STARTTLS when set
+	ImplicitTLS                                            bool        // SMTPS: handshake before the greeting (TLS must be set)
 	// Reply scripts a reply for a command ("MAIL", "RCPT", "DATA", "DOT"
 	// for the final one, "GREETING", "EHLO", "HELO", "STARTTLS", "RSET")
 	// and its argument; return code 0 for the default. A text with "\n"
@@ -46,7 +47,8 @@ type Received struct {
 	Data       []byte   // after un-dot-stuffing, CRLF kept
 	MailParams string   // what followed MAIL FROM:<...>
 	TLS        bool
-	Conn       int // connection number, from 1
+	TLSState   tls.ConnectionState // the session's TLS, when TLS
+	Conn       int                 // connection number, from 1
 }
 
 // maxCommands bounds the command log.

@@ -19,12 +19,13 @@ var errDrop = errors.New("connection dropped")
 
 // session is one client connection.
 type session struct {
-	s   *Server
-	raw net.Conn
-	n   int
-	r   *bufio.Reader
-	w   *bufio.Writer
-	tls bool
+	s     *Server
+	raw   net.Conn
+	n     int
+	r     *bufio.Reader
+	w     *bufio.Writer
+	tls   bool
+	state tls.ConnectionState
 
 	owed  bool // a reply was written but not yet sent
 	helo  bool
@@ -36,6 +37,16 @@ type session struct {
 
 func (ss *session) serve() {
 	ss.r, ss.w = newRW(ss.raw)
+	if ss.s.cfg.ImplicitTLS {
+		// SMTPS: TLS first, then the greeting inside it.
+		tc := tls.Server(ss.raw, ss.s.cfg.TLS)
+		if tc.Handshake() != nil {
+			ss.raw.Close()
+			return
+		}
+		ss.tls, ss.state = true, tc.ConnectionState()
+		ss.r, ss.w = newRW(tc)
+	}
 	banner := " ESMTP smtptest"
 	if ss.s.cfg.LMTP {
 		banner = " LMTP smtptest"
@@ -165,7 +176,7 @@ func (ss *session) startTLS(arg string) error {
 	if err := tc.Handshake(); err != nil {
 		return errDrop
 	}
-	ss.tls = true
+	ss.tls, ss.state = true, tc.ConnectionState()
 	ss.helo = false
 	ss.resetTxn()
 	ss.r, ss.w = newRW(tc)
@@ -257,7 +268,7 @@ func (ss *session) dataCmd(arg string) error {
 	code, text = ss.script("DOT", "", code, text)
 	if code >= 200 && code < 300 && len(ss.rcpts) > 0 {
 		ss.s.deliver(Received{Sender: ss.from, Rcpts: ss.rcpts, Data: data,
-			MailParams: ss.param, TLS: ss.tls, Conn: ss.n})
+			MailParams: ss.param, TLS: ss.tls, TLSState: ss.state, Conn: ss.n})
 	}
 	ss.resetTxn()
 	return ss.send(code, text)
@@ -287,7 +298,7 @@ func (ss *session) lmtpReplies(data []byte) error {
 func (ss *session) keep(rcpts []string, data []byte) {
 	if len(rcpts) > 0 {
 		ss.s.deliver(Received{Sender: ss.from, Rcpts: rcpts, Data: data,
-			MailParams: ss.param, TLS: ss.tls, Conn: ss.n})
+			MailParams: ss.param, TLS: ss.tls, TLSState: ss.state, Conn: ss.n})
 	}
 }
 

@@ -70,6 +70,9 @@ type Recipient struct {
 	NextAttempt time.Time `json:"next_attempt"` // when it is due; meaningful while not Final
 	LastAttempt time.Time `json:"last_attempt"` // zero if never attempted
 	LastResult  string    `json:"last_result"`  // text of the last attempt, qmail-remote style
+	// TLSPolicy says that the last attempt failed because the
+	// destination's TLS policy could not be met (Result.TLSPolicy).
+	TLSPolicy bool `json:"tls_policy,omitempty"`
 }
 
 // Intake records how a message entered the queue.
@@ -135,6 +138,11 @@ type Result struct {
 	// recipient's next attempt time, and its last result when Text is not
 	// empty, and leaves Attempts and LastAttempt as they were.
 	NotAttempted bool
+	// TLSPolicy marks a Deferred result caused by a TLS policy that could
+	// not be met (no STARTTLS, a certificate that does not verify, DANE or
+	// MTA-STS mismatch): at the end of the queue lifetime such a message
+	// is held instead of bounced (tls.on_expiry).
+	TLSPolicy bool
 }
 
 // Errors returned by the store. Test with errors.Is.

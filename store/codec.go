@@ -42,8 +42,13 @@ type record struct {
 // A string is a uvarint length followed by its bytes. Times are unix
 // nanoseconds with 0 for the zero time. flagWarned was added later
 // without a new version: records written before it lack the bit, which
-// reads as Warned false.
+// reads as Warned false. stateTLSPolicy, the high bit of a recipient's
+// state byte, was added the same way.
 const codecVersion = 1
+
+// stateTLSPolicy marks, in a recipient's state byte, that its last result
+// was a TLS policy failure (Recipient.TLSPolicy).
+const stateTLSPolicy = 0x80
 
 const (
 	flagHeld      = 1 << 0
@@ -99,7 +104,11 @@ func encodeRecord(r *record) []byte {
 	b = binary.AppendUvarint(b, uint64(len(r.Recipients)))
 	for _, rc := range r.Recipients {
 		b = appendString(b, rc.Addr)
-		b = append(b, byte(rc.State))
+		st := byte(rc.State)
+		if rc.TLSPolicy {
+			st |= stateTLSPolicy
+		}
+		b = append(b, st)
 		b = binary.AppendUvarint(b, uint64(rc.Attempts))
 		b = binary.AppendVarint(b, toNanos(rc.NextAttempt))
 		b = binary.AppendVarint(b, toNanos(rc.LastAttempt))
@@ -161,7 +170,9 @@ func decodeRecord(id ID, b []byte) (*record, error) {
 		for i := range r.Recipients {
 			rc := &r.Recipients[i]
 			rc.Addr = d.string()
-			rc.State = RcptState(d.byte())
+			st := d.byte()
+			rc.TLSPolicy = st&stateTLSPolicy != 0
+			rc.State = RcptState(st &^ stateTLSPolicy)
 			if rc.State > Failed && d.err == nil {
 				d.fail("recipient %d: state %d unknown", i, rc.State)
 			}

@@ -93,6 +93,7 @@ func (s *Store) Record(id ID, results []Result) (Message, error) {
 			}
 			rc.State = res.State
 			rc.LastResult = res.Text
+			rc.TLSPolicy = res.TLSPolicy && res.State == Deferred
 			rc.LastAttempt = res.At.Round(0)
 			rc.Attempts++
 			if res.State == Deferred {

@@ -293,3 +293,60 @@ func TestDelete(t *testing.T) {
 		t.Errorf("other body %q", got)
 	}
 }
+
+// TestTLSPolicyMark: a TLS policy failure is remembered per recipient
+// across a reopen, cleared by the next attempt's result, and kept by a
+// wait that is not an attempt.
+func TestTLSPolicyMark(t *testing.T) {
+	s := openTest(t, Options{})
+	id := enqueue(t, s, msg("a@x.example", "b@y.example"), "hi\n")
+	next := t0.Add(time.Hour)
+	if _, err := s.Record(id, []Result{{Index: 0, State: Deferred, At: t0, Next: next, Text: "TLS unable to verify server mx.x.example", TLSPolicy: true},
+		{Index: 1, State: Deferred, At: t0, Next: next, Text: "timeout"}}); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen(t, s, Options{})
+	m, err := s.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Recipients[0].TLSPolicy || m.Recipients[1].TLSPolicy {
+		t.Fatalf("marks %v %v, want true false", m.Recipients[0].TLSPolicy, m.Recipients[1].TLSPolicy)
+	}
+	if _, err := s.Record(id, []Result{{Index: 0, State: Deferred, NotAttempted: true, Next: next.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ = s.Get(id); !m.Recipients[0].TLSPolicy || m.Recipients[0].State != Deferred {
+		t.Fatalf("a wait cleared the mark: %+v", m.Recipients[0])
+	}
+	if _, err := s.Record(id, []Result{{Index: 0, State: Deferred, At: next, Next: next.Add(time.Hour), Text: "timeout"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ = s.Get(id); m.Recipients[0].TLSPolicy {
+		t.Fatal("an attempt without a TLS failure kept the mark")
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCache(t *testing.T) {
+	s := openTest(t, Options{})
+	if _, ok, err := s.CacheGet("mta-sts", "example.com"); ok || err != nil {
+		t.Fatalf("empty cache: %v %v", ok, err)
+	}
+	if err := s.CachePut("mta-sts", "example.com", []byte("policy")); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen(t, s, Options{})
+	v, ok, err := s.CacheGet("mta-sts", "example.com")
+	if !ok || err != nil || string(v) != "policy" {
+		t.Fatalf("got %q %v %v", v, ok, err)
+	}
+	if _, ok, _ := s.CacheGet("other", "example.com"); ok {
+		t.Fatal("namespaces are not separate")
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

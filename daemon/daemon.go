@@ -234,6 +234,7 @@ func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
 		ConcurrencyRemote: remoteInProgress(cfg),
 		ConcurrencyLocal:  cfg.ConcurrencyLocal,
 		QueueLifetime:     cfg.QueueLifetime,
+		BounceTLSOnExpiry: cfg.TLSOnExpiry == "bounce",
 		Route:             d.derived.route,
 		Retry:             d.derived.retry,
 		DelayWarning:      cfg.DelayWarning,

@@ -19,6 +19,7 @@ type collector struct {
 
 	messages, held, recipients, bytes *prometheus.Desc
 	inFlight, limit, deliveries       *prometheus.Desc
+	tlsHeld                           *prometheus.Desc
 	results, connections, reused      *prometheus.Desc
 }
 
@@ -35,6 +36,7 @@ func newCollector(d *Daemon) *collector {
 		inFlight:    desc("deliveries_in_progress", "Messages being delivered, by channel.", "channel"),
 		limit:       desc("deliveries_limit", "Messages the scheduler keeps in progress, by channel.", "channel"),
 		deliveries:  desc("deliveries_started_total", "Deliveries started since the daemon started, one per recipient."),
+		tlsHeld:     desc("tls_expiry_held_total", "Messages held at the end of their queue lifetime because their TLS policy could not be met."),
 		results:     desc("remote_results_total", "Remote delivery results by state (delivered, deferred, failed, waited) and where they were decided.", "state", "reason"),
 		connections: desc("remote_connections_total", "SMTP connections opened."),
 		reused:      desc("remote_connections_reused_total", "Messages sent on a reused SMTP connection."),
@@ -42,7 +44,7 @@ func newCollector(d *Daemon) *collector {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.messages, c.held, c.recipients, c.bytes, c.inFlight, c.limit, c.deliveries, c.results, c.connections, c.reused} {
+	for _, d := range []*prometheus.Desc{c.messages, c.held, c.recipients, c.bytes, c.inFlight, c.limit, c.deliveries, c.tlsHeld, c.results, c.connections, c.reused} {
 		ch <- d
 	}
 }
@@ -66,6 +68,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.limit, float64(s.Remote.Limit), "remote")
 	gauge(c.limit, float64(s.Local.Limit), "local")
 	counter(c.deliveries, float64(s.Deliveries))
+	counter(c.tlsHeld, float64(s.TLSHeld))
 	rc := c.d.remote.Counters()
 	rc.Results(func(state, reason string, n int64) { counter(c.results, float64(n), state, reason) })
 	counter(c.connections, float64(rc.Connections.Load()))

@@ -134,8 +134,9 @@ const noResultText = "qsend transport gave no result for this recipient. (#4.3.0
 // durable first (qmail-semantics.md §3.1, markdone before anything else).
 func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) {
 	s.mu.Lock()
-	now, retry := s.o.Now(), s.o.Retry
+	now, retry, holdTLS := s.o.Now(), s.o.Retry, !s.o.BounceTLSOnExpiry
 	s.mu.Unlock()
+	holding := false
 	res := make([]store.Result, len(j.Rcpts))
 	for i, idx := range j.Rcpts {
 		rc := j.Msg.Recipients[idx]
@@ -143,12 +144,22 @@ func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) 
 		if i < len(results) {
 			r.State, r.Text = results[i].State, results[i].Text
 			r.NotAttempted, r.Next = results[i].NotAttempted, results[i].Next
+			r.TLSPolicy = results[i].TLSPolicy
 		}
 		if r.State != store.Delivered && r.State != store.Failed {
 			r.State = store.Deferred
 		}
 		if r.State != store.Deferred {
-			r.NotAttempted = false
+			r.NotAttempted, r.TLSPolicy = false, false
+		}
+		if r.State == store.Deferred && j.dying && holdTLS && (r.TLSPolicy || r.NotAttempted && rc.TLSPolicy) {
+			// tls.on_expiry hold: a TLS policy failure in the last pass
+			// holds the message for the operator instead of bouncing it
+			// (README "Outbound TLS"; a deliberate difference from qmail).
+			holding = true
+			r.Index, r.At, r.Next = idx, now, now // due as soon as it is released
+			res[i] = r
+			continue
 		}
 		if r.State == store.Deferred && j.dying {
 			// qmail-semantics.md §3.2: in the last pass a deferral is a
@@ -192,6 +203,11 @@ func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) 
 	s.inflight[j.ch]--
 	f := s.flights[id]
 	f.jobs--
+	if holding && err == nil {
+		l.Warn("message held: its queue lifetime ended while its TLS policy could not be met; release it after fixing the cause", "id", id)
+		s.tlsHeld++
+		f.hold = true
+	}
 	completing := false
 	if f.jobs == 0 {
 		if _, pending := entryKey(m); err == nil && !pending && !f.waiting() {

@@ -35,6 +35,11 @@ type Options struct {
 	// nil means QmailRetry, qmail's formula.
 	Retry  func(d Deferral) time.Time
 	Bounce BounceSettings
+	// BounceTLSOnExpiry bounces a message whose queue lifetime ends while
+	// its last failure was a TLS policy failure (store.Result.TLSPolicy);
+	// false (tls.on_expiry hold) holds it instead, for an operator to fix
+	// the certificate or policy and release it.
+	BounceTLSOnExpiry bool
 	// DelayWarning, when positive, sends a message's sender one delay
 	// warning (bounce.ComposeDelay) once the message is older than this
 	// and still has recipients to try, as Postfix's delay_warning_time;

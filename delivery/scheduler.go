@@ -40,6 +40,7 @@ type Scheduler struct {
 	flights    map[store.ID]*flight   // messages with jobs running
 	deliveries int                    // last delivery number handed out
 	examined   int                    // messages read to find work
+	tlsHeld    int                    // messages held at expiry for TLS
 	low        [numChannels]key       // lowest schedule key changed since the loop last looked
 	flushReq   time.Time              // FlushAll not yet taken by the loop
 	later      map[store.ID]time.Time // messages left alone after a store error, until then
@@ -83,6 +84,9 @@ type Status struct {
 	// Examined counts the messages read from the store to find due work,
 	// so an operator can see that waiting mail costs nothing.
 	Examined int
+	// TLSHeld counts the messages held at the end of their queue lifetime
+	// because their TLS policy could not be met (tls.on_expiry hold).
+	TLSHeld int
 }
 
 // ChannelStatus describes one channel.
@@ -246,7 +250,7 @@ func (s *Scheduler) Status() Status {
 	ch := func(c Channel) ChannelStatus {
 		return ChannelStatus{InFlight: s.inflight[c], Limit: s.o.limit(c), Transport: s.o.transport(c) != nil}
 	}
-	return Status{Remote: ch(Remote), Local: ch(Local), Deliveries: s.deliveries, Examined: s.examined}
+	return Status{Remote: ch(Remote), Local: ch(Local), Deliveries: s.deliveries, Examined: s.examined, TLSHeld: s.tlsHeld}
 }
 
 // logStatusLocked logs qmail-send's status line from the current counts.

@@ -33,8 +33,10 @@ const (
 
 // answer is the outcome of one name and type after following CNAMEs.
 type answer struct {
-	kind answerKind
-	rrs  []dns.RR // records of the asked type, for found
+	kind   answerKind
+	rrs    []dns.RR // records of the asked type, for found
+	secure bool     // every reply that made the answer had a believed AD bit
+	target string   // the end of the CNAME chain, lower case with trailing dot; "" without CNAME
 }
 
 // lookup returns the answer for name (lower case, without trailing dot) and
@@ -51,10 +53,11 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) (answe
 // ends without the records and without an SOA saying there are none, the end
 // of the chain is asked for directly.
 func (r *Resolver) query(ctx context.Context, fqdn string, qtype uint16, depth int) (answer, time.Duration, error) {
-	m, err := r.exchange(ctx, fqdn, qtype)
+	rep, err := r.exchange(ctx, fqdn, qtype)
 	if err != nil {
 		return answer{}, 0, err
 	}
+	m := rep.msg
 	ttl := maxPositiveTTL
 	cur := fqdn
 	for hops := 0; ; hops++ {
@@ -77,7 +80,7 @@ func (r *Resolver) query(ctx context.Context, fqdn string, qtype uint16, depth i
 			}
 		}
 		if len(rrs) > 0 {
-			return answer{kind: found, rrs: rrs}, ttl, nil
+			return answer{kind: found, rrs: rrs, secure: rep.secure, target: chainEnd(fqdn, cur)}, ttl, nil
 		}
 		if next == "" {
 			break
@@ -86,16 +89,29 @@ func (r *Resolver) query(ctx context.Context, fqdn string, qtype uint16, depth i
 	}
 	neg, hasSOA := negativeTTL(m)
 	if m.Rcode == dns.RcodeNameError {
-		return answer{kind: nxDomain}, min(ttl, neg), nil
+		return answer{kind: nxDomain, secure: rep.secure, target: chainEnd(fqdn, cur)}, min(ttl, neg), nil
 	}
 	if cur != fqdn && !hasSOA {
 		if depth >= maxCNAMEHops {
 			return answer{}, 0, fmt.Errorf("%s %s: %w", fqdn, dns.TypeToString[qtype], errCNAMELoop)
 		}
 		ans, sub, err := r.query(ctx, cur, qtype, depth+1)
+		// The chain is as secure as its weakest reply (RFC 4035 §5).
+		ans.secure = ans.secure && rep.secure
+		if ans.target == "" {
+			ans.target = cur
+		}
 		return ans, min(ttl, sub), err
 	}
-	return answer{kind: noData}, min(ttl, neg), nil
+	return answer{kind: noData, secure: rep.secure, target: chainEnd(fqdn, cur)}, min(ttl, neg), nil
+}
+
+// chainEnd returns cur when a CNAME chain led from fqdn to it, else "".
+func chainEnd(fqdn, cur string) string {
+	if cur == fqdn {
+		return ""
+	}
+	return cur
 }
 
 // negativeTTL is the lifetime of a negative answer: the smaller of the SOA's
@@ -113,13 +129,18 @@ func negativeTTL(m *dns.Msg) (time.Duration, bool) {
 
 // hostAddrs is the outcome of looking up one host's AAAA and A records.
 type hostAddrs struct {
-	addrs []netip.Addr // IPv6 first, then IPv4, without duplicates
-	nx    bool         // NXDOMAIN
-	err   error        // a temporary failure of either lookup
+	addrs  []netip.Addr // IPv6 first, then IPv4, without duplicates
+	nx     bool         // NXDOMAIN
+	err    error        // a temporary failure of either lookup
+	secure bool         // at least one lookup answered, and every answer was secure
+	target string       // the end of a CNAME chain from the name, without trailing dot; "" without CNAME
 }
 
 // addrs looks up AAAA and A for name in parallel. Addresses found by one
-// lookup are kept even if the other failed.
+// lookup are kept even if the other failed. The addresses are secure when
+// every lookup that answered was validated: the addresses used then all come
+// from validated data (RFC 7672 §2.2.1), and a failure of the other lookup
+// does not turn DANE off for the host.
 func (r *Resolver) addrs(ctx context.Context, name string) hostAddrs {
 	var res [2]answer
 	var errs [2]error
@@ -131,10 +152,16 @@ func (r *Resolver) addrs(ctx context.Context, name string) hostAddrs {
 
 	var out hostAddrs
 	seen := map[netip.Addr]bool{}
+	answered, secure := 0, true
 	for i := range res {
 		if errs[i] != nil {
 			out.err = errors.Join(out.err, errs[i])
 			continue
+		}
+		answered++
+		secure = secure && res[i].secure
+		if out.target == "" && res[i].target != "" {
+			out.target = normalName(res[i].target)
 		}
 		for _, rr := range res[i].rrs {
 			var a netip.Addr
@@ -150,6 +177,7 @@ func (r *Resolver) addrs(ctx context.Context, name string) hostAddrs {
 			}
 		}
 	}
+	out.secure = answered > 0 && secure
 	out.nx = errs[0] == nil && errs[1] == nil && res[0].kind == nxDomain && res[1].kind == nxDomain
 	return out
 }

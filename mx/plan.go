@@ -17,6 +17,12 @@ type Plan struct {
 	Hosts  []Host // in the order to try
 	Port   int    // from an smtproutes entry; 0 means the caller's default (remote.port)
 	Route  string // the smtproutes entry used ("example.com:relay.example.net:2525"), "" for MX
+	// Secure says the host names are authentic: the MX RRset, or without
+	// MX its secure denial and the domain's own address records, came with
+	// a believed AD bit (RFC 7672 §2.2.1), or the relay comes from
+	// smtproutes, which is local configuration. False for an address
+	// literal, which has no name to look TLSA up for.
+	Secure bool
 }
 
 // Host is one place to connect to.
@@ -24,6 +30,14 @@ type Host struct {
 	Name  string       // MX exchange, route relay or the domain itself (A fallback); "" for an IP literal
 	Pref  int          // MX preference; 0 for the A fallback, a route or a literal
 	Addrs []netip.Addr // IPv6 first, then IPv4
+	// Secure says the AAAA and A answers for Name, and any CNAME chain
+	// they followed, came with a believed AD bit: DANE applies to the host
+	// only then, and only when Plan.Secure too (RFC 7672 §2.2.1).
+	Secure bool
+	// CNAME is the end of the CNAME chain that Name's address records were
+	// found through, "" when Name has them itself. HostTLSA looks TLSA up
+	// there first, then at Name (RFC 7672 §2.2.2).
+	CNAME string
 }
 
 // Plan says where to deliver mail for domain: the recipient domain, in any
@@ -62,6 +76,7 @@ func (r *Resolver) planMX(ctx context.Context, domain string) (Plan, error) {
 		return Plan{}, errSoftDNS(domain, err)
 	}
 	var cands []candidate
+	implicit := false
 	switch ans.kind {
 	case nxDomain:
 		return Plan{}, errNoHost(domain, nil)
@@ -69,6 +84,7 @@ func (r *Resolver) planMX(ctx context.Context, domain string) (Plan, error) {
 		// No MX: the domain itself is the implicit MX with preference 0
 		// (RFC 5321 §5.1).
 		cands = []candidate{{name: domain}}
+		implicit = true
 	case found:
 		cands = r.exchangers(ans.rrs)
 		if cands == nil {
@@ -83,7 +99,13 @@ func (r *Resolver) planMX(ctx context.Context, domain string) (Plan, error) {
 		wg.Go(func() { cands[i].addrs = r.addrs(ctx, cands[i].name) })
 	}
 	wg.Wait()
-	return r.finish(Plan{Domain: domain}, cands, true)
+	secure := ans.secure
+	if implicit {
+		// Without MX the domain's address records name the host; both the
+		// denial of MX and those records must be secure (RFC 7672 §2.2.1).
+		secure = secure && cands[0].addrs.secure
+	}
+	return r.finish(Plan{Domain: domain, Secure: secure}, cands, true)
 }
 
 // exchangers returns the MX hosts sorted by preference, equal preferences
@@ -117,7 +139,10 @@ func (r *Resolver) exchangers(rrs []dns.RR) []candidate {
 // MX lookup, all addresses accepted even if they are this host's
 // (qmail-semantics.md §1.2).
 func (r *Resolver) planRoute(ctx context.Context, domain, key string, route Route) (Plan, error) {
-	p := Plan{Domain: domain, Port: route.Port, Route: key + ":" + route.String()}
+	// The relay name comes from local configuration, not from DNS, so it
+	// is as authentic as an MX name with DNSSEC; DANE then depends on the
+	// relay's own address records (Host.Secure).
+	p := Plan{Domain: domain, Port: route.Port, Route: key + ":" + route.String(), Secure: true}
 	if addr, ok, err := parseLiteral(route.Relay); ok {
 		if err != nil { // ParseRoutes checked it; kept for safety
 			return Plan{}, errNoHost(route.Relay, err)
@@ -163,7 +188,8 @@ func (r *Resolver) finish(p Plan, cands []candidate, selfCheck bool) (Plan, erro
 		}
 		addrs := c.addrs.addrs[:min(left, len(c.addrs.addrs))]
 		left -= len(addrs)
-		p.Hosts = append(p.Hosts, Host{Name: c.name, Pref: c.pref, Addrs: slices.Clone(addrs)})
+		p.Hosts = append(p.Hosts, Host{Name: c.name, Pref: c.pref, Addrs: slices.Clone(addrs),
+			Secure: c.name != "" && c.addrs.secure, CNAME: c.addrs.target})
 	}
 	if len(p.Hosts) > 0 {
 		return p, nil

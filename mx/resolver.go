@@ -32,11 +32,21 @@ type Options struct {
 	Now        func() time.Time
 	Shuffle    func(n int, swap func(i, j int)) // nil: math/rand/v2 Shuffle (tests pass a fixed one)
 	CacheSize  int                              // cached answers kept (default 100,000); the oldest is evicted first
+
+	// TrustedResolvers are resolvers whose AD bit is believed besides the
+	// loopback ones (config dns.trusted_resolvers): validating resolvers
+	// reached over a network the operator trusts (RFC 7672 §2.1; RFC 4035
+	// §4.9.3).
+	TrustedResolvers []netip.Addr
+	// TrustOnlyListed believes the AD bit from TrustedResolvers only, not
+	// from every loopback resolver; with an empty list no answer is secure.
+	TrustOnlyListed bool
 }
 
 // Resolver plans deliveries. It is safe for concurrent use.
 type Resolver struct {
 	servers  []string
+	trusted  []bool // per server: its AD bit is believed
 	timeout  time.Duration
 	me       string
 	local    map[netip.Addr]bool
@@ -86,6 +96,7 @@ func New(o Options) (*Resolver, error) {
 		return nil, err
 	}
 	r.servers = servers
+	r.trusted = trustedServers(servers, o.TrustedResolvers, o.TrustOnlyListed)
 
 	local := o.LocalAddrs
 	if local == nil {

@@ -1,6 +1,7 @@
 package dnstest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,55 @@ func TestServer(t *testing.T) {
 	}
 	if s.Queries() != len(tests) {
 		t.Errorf("Queries() = %d, want %d", s.Queries(), len(tests))
+	}
+}
+
+func TestSecure(t *testing.T) {
+	s := StartOn(t, "127.0.0.2")
+	if !strings.HasPrefix(s.Addr, "127.0.0.2:") {
+		t.Fatalf("Addr = %s", s.Addr)
+	}
+	s.Add("mx.signed.test. 300 IN A 192.0.2.1",
+		"alias.signed.test. 300 IN CNAME mx.signed.test.",
+		"out.signed.test. 300 IN CNAME mx.plain.test.",
+		"mx.plain.test. 300 IN A 192.0.2.2")
+	s.Secure("signed.test.")
+	tests := []struct {
+		name      string
+		qname     string
+		ad, do    bool // query flags
+		wantAD    bool
+		wantSigs  int
+		wantRcode int
+	}{
+		{name: "signed, AD asked", qname: "mx.signed.test.", ad: true, wantAD: true},
+		{name: "signed, DO asked", qname: "mx.signed.test.", do: true, wantAD: true, wantSigs: 1},
+		{name: "signed, nothing asked", qname: "mx.signed.test."},
+		{name: "signed chain", qname: "alias.signed.test.", ad: true, wantAD: true},
+		{name: "chain into unsigned zone", qname: "out.signed.test.", ad: true, do: true},
+		{name: "unsigned", qname: "mx.plain.test.", ad: true},
+		{name: "secure denial", qname: "none.signed.test.", ad: true, do: true, wantAD: true, wantSigs: 1,
+			wantRcode: dns.RcodeNameError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := new(dns.Msg)
+			q.SetQuestion(tt.qname, dns.TypeA)
+			q.AuthenticatedData = tt.ad
+			q.SetEdns0(1232, tt.do)
+			m, err := dns.Exchange(q, s.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sigs := 0
+			for _, rr := range append(m.Answer, m.Ns...) {
+				if rr.Header().Rrtype == dns.TypeRRSIG {
+					sigs++
+				}
+			}
+			if m.AuthenticatedData != tt.wantAD || sigs != tt.wantSigs || m.Rcode != tt.wantRcode {
+				t.Errorf("AD %v, %d signatures, rcode %d in %v", m.AuthenticatedData, sigs, m.Rcode, m)
+			}
+		})
 	}
 }

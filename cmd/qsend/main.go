@@ -32,10 +32,13 @@ func exitf(code int, format string, args ...any) error {
 // argv0Commands maps the qmail program names qsend answers to onto its own
 // command line.
 var argv0Commands = map[string][]string{
-	"qmail-queue": {"qmail-queue"},
-	"qmail-qread": {"queue", "list"},
-	"qmail-qstat": {"queue", "stat"},
-	"mailq":       {"queue", "list"},
+	"qmail-queue":  {"qmail-queue"},
+	"qmail-qread":  {"queue", "list"},
+	"qmail-qstat":  {"queue", "stat"},
+	"mailq":        {"queue", "list"},
+	"qmail-inject": {"inject"},
+	"sendmail":     {"sendmail"},
+	"newaliases":   {"sendmail", "-bi"},
 }
 
 func main() {
@@ -84,7 +87,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	config.AddFlags(root.PersistentFlags())
 	a.root = root
-	root.AddCommand(a.daemonCmd(), a.qmailQueueCmd(), a.queueCmd(), a.configCmd())
+	root.AddCommand(a.daemonCmd(), a.qmailQueueCmd(), a.queueCmd(), a.configCmd(), a.injectCmd(), a.sendmailCmd())
 	return root
 }
 

@@ -1,0 +1,230 @@
+// Package certtest makes certificate authorities and certificates for
+// tests: a CA, intermediates, server certificates with chosen names,
+// validity and key types, and the PEM files qmail-tls reads
+// (servercert.pem, tlshosts/<host>.pem).
+package certtest
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// KeyType selects the key algorithm of a certificate.
+type KeyType int
+
+// Key algorithms. ECDSA (P-256) is the default because it is fast to make.
+const (
+	ECDSA KeyType = iota
+	RSA
+	Ed25519
+)
+
+// Options describe a certificate to issue.
+type Options struct {
+	CommonName string
+	DNSNames   []string
+	IPs        []net.IP
+	NotBefore  time.Time // zero: an hour ago
+	NotAfter   time.Time // zero: a day from now
+	Key        KeyType
+}
+
+// Cert is an issued certificate with its key and the chain above it.
+type Cert struct {
+	Cert  *x509.Certificate
+	Key   crypto.Signer
+	Chain []*x509.Certificate // the issuing intermediates, nearest first, without the root
+}
+
+// CA is a certificate authority: a root, or an intermediate under one.
+type CA struct {
+	Cert
+}
+
+// NewCA returns a self-signed root CA named name.
+func NewCA(t testing.TB, name string) *CA {
+	t.Helper()
+	key := newKey(t, ECDSA)
+	tmpl := template(Options{CommonName: name})
+	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign
+	return &CA{Cert{Cert: sign(t, tmpl, tmpl, key.Public(), key), Key: key}}
+}
+
+// Intermediate returns a CA named name issued by ca.
+func (ca *CA) Intermediate(t testing.TB, name string) *CA {
+	t.Helper()
+	key := newKey(t, ECDSA)
+	tmpl := template(Options{CommonName: name})
+	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
+	c := sign(t, tmpl, ca.Cert.Cert, key.Public(), ca.Key)
+	return &CA{Cert{Cert: c, Key: key, Chain: ca.issuers()}}
+}
+
+// issuers is the chain a certificate issued by ca carries: ca itself when
+// it is an intermediate, and its own intermediates.
+func (ca *CA) issuers() []*x509.Certificate {
+	if isSelfSigned(ca.Cert.Cert) {
+		return nil
+	}
+	return append([]*x509.Certificate{ca.Cert.Cert}, ca.Chain...)
+}
+
+// Issue returns a server certificate issued by ca.
+func (ca *CA) Issue(t testing.TB, o Options) *Cert {
+	t.Helper()
+	key := newKey(t, o.Key)
+	tmpl := template(o)
+	c := sign(t, tmpl, ca.Cert.Cert, key.Public(), ca.Key)
+	return &Cert{Cert: c, Key: key, Chain: ca.issuers()}
+}
+
+// SelfSigned returns a self-signed server certificate (not a CA).
+func SelfSigned(t testing.TB, o Options) *Cert {
+	t.Helper()
+	key := newKey(t, o.Key)
+	tmpl := template(o)
+	return &Cert{Cert: sign(t, tmpl, tmpl, key.Public(), key), Key: key}
+}
+
+// TLS returns the certificate, its chain and key for crypto/tls.
+func (c *Cert) TLS() tls.Certificate {
+	out := tls.Certificate{Certificate: [][]byte{c.Cert.Raw}, PrivateKey: c.Key, Leaf: c.Cert}
+	for _, i := range c.Chain {
+		out.Certificate = append(out.Certificate, i.Raw)
+	}
+	return out
+}
+
+// CertPEM returns the certificate followed by its chain, PEM-encoded.
+func (c *Cert) CertPEM() []byte {
+	out := CertsPEM(c.Cert)
+	return append(out, CertsPEM(c.Chain...)...)
+}
+
+// KeyPEM returns the private key as a PKCS#8 "PRIVATE KEY" block.
+func (c *Cert) KeyPEM(t testing.TB) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(c.Key)
+	if err != nil {
+		t.Fatalf("certtest: marshal key: %v", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// WriteFile writes the chain and the key to one file, as servercert.pem
+// and clientcert.pem hold them, and returns path.
+func (c *Cert) WriteFile(t testing.TB, path string) string {
+	t.Helper()
+	data := append(c.CertPEM(), c.KeyPEM(t)...)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatalf("certtest: %v", err)
+	}
+	return path
+}
+
+// PEM returns the CA certificate, PEM-encoded, for a CA file.
+func (ca *CA) PEM() []byte {
+	return CertsPEM(ca.Cert.Cert)
+}
+
+// Pool returns a pool holding only the CA's certificate.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.Cert.Cert)
+	return p
+}
+
+// WritePEM writes the CA certificate to path and returns path.
+func (ca *CA) WritePEM(t testing.TB, path string) string {
+	t.Helper()
+	if err := os.WriteFile(path, ca.PEM(), 0o644); err != nil {
+		t.Fatalf("certtest: %v", err)
+	}
+	return path
+}
+
+// CertsPEM PEM-encodes certificates one after the other.
+func CertsPEM(certs ...*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return out
+}
+
+// template returns a certificate template for o.
+func template(o Options) *x509.Certificate {
+	now := time.Now()
+	if o.NotBefore.IsZero() {
+		o.NotBefore = now.Add(-time.Hour)
+	}
+	if o.NotAfter.IsZero() {
+		o.NotAfter = now.Add(24 * time.Hour)
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	return &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: o.CommonName, Organization: []string{"qsend tests"}},
+		DNSNames:     o.DNSNames,
+		IPAddresses:  o.IPs,
+		NotBefore:    o.NotBefore,
+		NotAfter:     o.NotAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+}
+
+// sign creates a certificate and parses it back.
+func sign(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) *x509.Certificate {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
+	if err != nil {
+		t.Fatalf("certtest: create certificate: %v", err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("certtest: parse certificate: %v", err)
+	}
+	return c
+}
+
+// newKey makes a private key of the given type.
+func newKey(t testing.TB, k KeyType) crypto.Signer {
+	t.Helper()
+	var (
+		key crypto.Signer
+		err error
+	)
+	switch k {
+	case RSA:
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case Ed25519:
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	if err != nil {
+		t.Fatalf("certtest: generate key: %v", err)
+	}
+	return key
+}
+
+// isSelfSigned reports whether c issued itself.
+func isSelfSigned(c *x509.Certificate) bool {
+	return c.CheckSignatureFrom(c) == nil
+}

@@ -117,6 +117,14 @@ func (s *Server) Add(rr ...string) {
 	}
 }
 
+// Remove removes every record owned by name, so that a test can change a
+// name's data: Remove it, then Add the new records.
+func (s *Server) Remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.records, dns.CanonicalName(name))
+}
+
 func errString(err error) string {
 	if err == nil {
 		return "empty"

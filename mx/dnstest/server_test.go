@@ -61,8 +61,14 @@ func TestServer(t *testing.T) {
 			}
 		})
 	}
-	if s.Queries() != len(tests) {
-		t.Errorf("Queries() = %d, want %d", s.Queries(), len(tests))
+	s.Remove("EXAMPLE.test")
+	q := new(dns.Msg)
+	q.SetQuestion("example.test.", dns.TypeMX)
+	if m, err := dns.Exchange(q, s.Addr); err != nil || len(m.Answer) != 0 {
+		t.Errorf("after Remove: %v, %v", m, err)
+	}
+	if s.Queries() != len(tests)+1 {
+		t.Errorf("Queries() = %d, want %d", s.Queries(), len(tests)+1)
 	}
 }
 

@@ -1,0 +1,9 @@
+package smtpd
+
+import "crypto/tls"
+
+// cipherName is the cipher as qmail-tls names it in the Received line:
+// OpenSSL's name (qmail-semantics.md §2.2, §8).
+func cipherName(cs tls.ConnectionState) string {
+	return tls.CipherSuiteName(cs.CipherSuite)
+}

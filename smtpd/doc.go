@@ -1,0 +1,23 @@
+// Package smtpd is qsend's SMTP server: qmail-smtpd with the qmail-tls
+// patch (STARTTLS, SMTPS, client-certificate relaying), the server half of
+// SMTP AUTH, and the qregex checks, speaking qmail-smtpd's exact reply
+// texts (qmail-semantics.md §2) and hardened against the attacks those
+// programs have had (§7): STARTTLS command injection, SMTP smuggling and
+// unbounded input.
+//
+// One Server serves listeners inside the daemon (Serve) and single
+// sessions on stdin/stdout under tcpserver or inetd (ServeStdio). What it
+// needs from elsewhere (the queue, rcpthosts, the qregex lists, password
+// checking, client-certificate checks) it takes through small interfaces.
+//
+// Deliberate deviations from qmail-smtpd, each also noted where it is made:
+//   - without rcpthosts only the local domains (me, locals) are accepted as
+//     recipient domains unless the client may relay: never an open relay;
+//   - STARTTLS forgets the transaction and authentication as well as the
+//     HELO name (RFC 3207 §4.2); qmail-tls keeps MAIL and RCPT;
+//   - a bare CR in DATA is refused like a bare LF (qmail stored it);
+//   - relay tricks (%, !, source routes, several @, address literals) are
+//     refused for clients that may not relay;
+//   - limits on command lines, recipients, header size, errors and
+//     connections, which qmail-smtpd does not have.
+package smtpd

@@ -1,0 +1,35 @@
+package smtpd
+
+import (
+	"slices"
+	"strings"
+)
+
+// rcptAllowed reports whether a client that may not relay may send to
+// addr. With rcpthosts: an address without '@' is allowed (qmail-send
+// will add envnoathost), otherwise its lower-cased domain must be an entry
+// or have a ".suffix" entry (qmail-semantics.md §2.1, rcpthosts.c: the
+// whole domain, then each suffix starting at a dot). Without rcpthosts
+// (a deliberate deviation: qmail allows everything) the domain must be
+// one of Locals, exactly, as qmail-send matches locals.
+func (o *Options) rcptAllowed(addr string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return true
+	}
+	domain := strings.ToLower(addr[at+1:])
+	if o.Rcpthosts == nil {
+		return slices.Contains(o.Locals, domain)
+	}
+	return domainListed(o.Rcpthosts, domain)
+}
+
+// domainListed walks domain's labels: "a.b.c", then ".b.c", then ".c".
+func domainListed(set DomainSet, domain string) bool {
+	for i := 0; i < len(domain); i++ {
+		if (i == 0 || domain[i] == '.') && set.Contains(domain[i:]) {
+			return true
+		}
+	}
+	return false
+}

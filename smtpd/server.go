@@ -1,0 +1,169 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Mode is what a listener serves.
+type Mode int
+
+const (
+	// ModeSMTP is port 25: STARTTLS offered when a certificate is present.
+	ModeSMTP Mode = iota
+	// ModeSubmission is port 587: AUTH is required before MAIL.
+	ModeSubmission
+	// ModeSMTPS is implicit TLS (port 465, qmail-tls's SMTPS).
+	ModeSMTPS
+)
+
+// String returns the mode's name as configuration spells it.
+func (m Mode) String() string {
+	switch m {
+	case ModeSMTP:
+		return "smtp"
+	case ModeSubmission:
+		return "submission"
+	case ModeSMTPS:
+		return "smtps"
+	}
+	return "mode(?)"
+}
+
+// Server is an SMTP server. Its methods may be called concurrently; the
+// connection counts and the AUTH failure record are shared by every
+// listener and session of one Server.
+type Server struct {
+	o Options
+
+	mu        sync.Mutex
+	total     int
+	perClient map[netip.Addr]int
+	authFails map[netip.Addr]authFailures
+}
+
+// NewServer checks o and returns a Server.
+func NewServer(o Options) (*Server, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		o:         o,
+		perClient: make(map[netip.Addr]int),
+		authFails: make(map[netip.Addr]authFailures),
+	}, nil
+}
+
+// Serve accepts connections on l and serves each in its own goroutine
+// until ctx ends; then it closes l, ends the sessions (each gets a 421 at
+// its next read) and returns nil once they are all gone. Any other accept
+// error that is not temporary is returned, also after the sessions end.
+func (s *Server) Serve(ctx context.Context, l net.Listener, mode Mode) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// Out of file descriptors and the like: wait and try again,
+			// as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.o.Logger.Warn("smtpd: accept failed, retrying", "listener", l.Addr().String(), "err", err, "delay", delay)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(delay):
+			}
+			continue
+		}
+		delay = 0
+		info := connInfo(c, mode, s.o.Me)
+		wg.Go(func() {
+			if s.o.Rules != nil {
+				if err := s.o.Rules(ctx, &info); err != nil {
+					s.o.Logger.Info("smtpd: connection refused by rules", "remote", info.RemoteIP.String(), "err", err)
+					c.Close()
+					return
+				}
+			}
+			s.ServeConn(ctx, c, info)
+		})
+	}
+}
+
+// connInfo describes a connection accepted by Serve. The local host name
+// is Me, as qmail's run scripts give tcpserver "-l $(cat control/me)".
+func connInfo(c net.Conn, mode Mode, me string) Conn {
+	info := Conn{LocalHost: me, ImplicitTLS: mode == ModeSMTPS, RequireAuth: mode == ModeSubmission}
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		info.RemoteIP, info.RemotePort = ap.Addr().Unmap(), ap.Port()
+	}
+	if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
+		info.LocalIP, info.LocalPort = ap.Addr().Unmap(), ap.Port()
+	}
+	return info
+}
+
+// ServeConn serves one session on c and closes it. The session ends at
+// QUIT, at a fatal error, or when ctx ends.
+func (s *Server) ServeConn(ctx context.Context, c net.Conn, info Conn) {
+	defer c.Close()
+	release, refusal := s.admit(info.RemoteIP)
+	if refusal != "" {
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte(refusal + "\r\n"))
+		s.o.Logger.Info("smtpd: connection refused", "remote", info.RemoteIP.String(), "reply", refusal)
+		return
+	}
+	defer release()
+	newSession(s, c, info).run(ctx)
+}
+
+// admit counts a new session of ip, or returns the 421 text refusing it.
+func (s *Server) admit(ip netip.Addr) (release func(), refusal string) {
+	key := clientKey(ip)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.total >= s.o.MaxConnections {
+		return nil, replyTooManyConns
+	}
+	if s.perClient[key] >= s.o.MaxPerClient {
+		return nil, replyTooManyClient
+	}
+	s.total++
+	s.perClient[key]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.total--
+		if s.perClient[key]--; s.perClient[key] <= 0 {
+			delete(s.perClient, key)
+		}
+	}, ""
+}
+
+// clientKey is the address limits are counted by: the address itself, or
+// for IPv6 its /64, which one client usually holds whole.
+func clientKey(ip netip.Addr) netip.Addr {
+	if ip.Is6() && !ip.Is4In6() {
+		p, err := ip.Prefix(64)
+		if err == nil {
+			return p.Addr()
+		}
+	}
+	return ip
+}

@@ -1,0 +1,112 @@
+package smtpd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+
+	"github.com/qsend/qsend/intake"
+)
+
+// spoolMemory is how much of a message is held in memory before it is
+// streamed to the queue while DATA is still being read: most messages fit
+// and are handed over whole, without a goroutine.
+const spoolMemory = 64 << 10
+
+var (
+	// errDiscarded ends the body the queue is reading when the message
+	// will not be accepted, so that the queue stores nothing.
+	errDiscarded = errors.New("smtpd: message discarded before its end")
+	// errQueueReturned fails writes after the queue stopped reading.
+	errQueueReturned = errors.New("smtpd: queue returned before the end of the message")
+)
+
+// spool hands one message to the queue: in memory up to spoolMemory, then
+// streamed through a pipe to an Enqueue running in a goroutine that the
+// spool owns and always waits for (in finish or discard).
+type spool struct {
+	ctx context.Context
+	q   Queue
+	env intake.Envelope
+
+	buf    []byte
+	pw     *io.PipeWriter
+	done   chan error // the streaming Enqueue's result
+	failed bool       // nothing more is stored: the message will be refused
+	qerr   error      // the queue's error, when it returned early
+}
+
+func newSpool(ctx context.Context, q Queue, env intake.Envelope, first string) *spool {
+	sp := &spool{ctx: ctx, q: q, env: env, buf: make([]byte, 0, 4096)}
+	sp.buf = append(sp.buf, first...)
+	return sp
+}
+
+// write stores p (which the caller may reuse afterwards).
+func (sp *spool) write(p []byte) {
+	if sp.failed || len(p) == 0 {
+		return
+	}
+	if sp.pw == nil {
+		sp.buf = append(sp.buf, p...)
+		if len(sp.buf) >= spoolMemory {
+			sp.stream()
+		}
+		return
+	}
+	if _, err := sp.pw.Write(p); err != nil {
+		// The queue returned early; its error is reported at the end.
+		sp.qerr = <-sp.done
+		sp.pw, sp.failed = nil, true
+		if sp.qerr == nil {
+			sp.qerr = errQueueReturned
+		}
+	}
+}
+
+// stream starts Enqueue reading what is held so far and then the pipe.
+func (sp *spool) stream() {
+	pr, pw := io.Pipe()
+	held := sp.buf
+	sp.buf = nil
+	sp.pw, sp.done = pw, make(chan error, 1)
+	go func() {
+		err := sp.q.Enqueue(sp.ctx, sp.env, io.MultiReader(bytes.NewReader(held), pr))
+		pr.CloseWithError(errQueueReturned)
+		sp.done <- err
+	}()
+}
+
+// discard drops the message: nothing more is stored and a streaming
+// Enqueue is made to fail and waited for.
+func (sp *spool) discard() {
+	if sp.failed {
+		return
+	}
+	sp.failed = true
+	sp.buf = nil
+	if sp.pw != nil {
+		sp.pw.CloseWithError(errDiscarded)
+		<-sp.done
+		sp.pw = nil
+	}
+}
+
+// finish ends the message and returns the queue's answer: nil only once
+// the message is durable.
+func (sp *spool) finish() error {
+	if sp.failed {
+		if sp.qerr == nil {
+			return errDiscarded
+		}
+		return sp.qerr
+	}
+	if sp.pw == nil {
+		return sp.q.Enqueue(sp.ctx, sp.env, bytes.NewReader(sp.buf))
+	}
+	sp.pw.Close()
+	err := <-sp.done
+	sp.pw = nil
+	return err
+}

@@ -5,4 +5,10 @@
 //
 // The behaviour follows qmail-remote (qmail-semantics.md §1.1–1.2), RFC 5321
 // §5.1 and RFC 7505, with answers cached for their TTL.
+//
+// For outbound TLS policy it also looks up TLSA records (DANE, RFC 7672) and
+// TXT records (the _mta-sts record of RFC 8461), and says which answers are
+// DNSSEC-secure: a Plan and each Host carry Secure, believed from the AD bit
+// of a loopback or explicitly trusted validating resolver only (see
+// Options.TrustedResolvers).
 package mx

@@ -212,9 +212,10 @@ func fromCache(c Cached, err error) Result {
 }
 
 // Refresh fetches domain's policy again, whether or not its id changed, so
-// that a policy in use never expires while its domain still publishes it
-// (RFC 8461 §10.2 expects senders to refresh cached policies before they
-// expire). Without a usable TXT record a valid cached policy is refreshed
+// that a policy in use never expires while its domain still publishes it: an
+// attacker who blocks the fetch when the policy expires cannot then remove it
+// (RFC 8461 §10; §5.1 lets a sender check for a new policy at any time).
+// Without a usable TXT record a valid cached policy is refreshed
 // under its old id; a domain with neither is left alone. Failures keep the
 // cached policy.
 func (r *Resolver) Refresh(ctx context.Context, domain string) error {

@@ -47,3 +47,19 @@ func (s *Store) CachePut(ns, key string, val []byte) error {
 	}
 	return nil
 }
+
+// CacheKeys returns the keys of namespace ns, in order.
+func (s *Store) CacheKeys(ns string) ([]string, error) {
+	var out []string
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCache)
+		if b != nil {
+			b = b.Bucket([]byte(ns))
+		}
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, _ []byte) error { out = append(out, string(k)); return nil })
+	})
+	return out, err
+}

@@ -343,6 +343,9 @@ func TestCache(t *testing.T) {
 	if !ok || err != nil || string(v) != "policy" {
 		t.Fatalf("got %q %v %v", v, ok, err)
 	}
+	if keys, err := s.CacheKeys("mta-sts"); err != nil || len(keys) != 1 || keys[0] != "example.com" {
+		t.Fatalf("keys %v %v", keys, err)
+	}
 	if _, ok, _ := s.CacheGet("other", "example.com"); ok {
 		t.Fatal("namespaces are not separate")
 	}

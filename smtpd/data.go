@@ -98,7 +98,7 @@ func (s *session) readBody(sp *spool) (bodyResult, error) {
 			if !h.done {
 				h.scan(out, s.o.MaxHeaderBytes)
 				res.hops = h.hops
-				if h.size > s.o.MaxHeaderBytes {
+				if h.tooBig(s.o.MaxHeaderBytes) && !res.headerTooBig {
 					res.headerTooBig = true
 					sp.discard()
 				}

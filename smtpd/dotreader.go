@@ -1,6 +1,9 @@
 package smtpd
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+)
 
 // Errors of the DATA reader; both get qmail's straynewline reply.
 var (
@@ -132,34 +135,53 @@ func (d *dotReader) feed(in, out []byte) (n int, _ []byte, end bool, err error) 
 	return len(in), out, false, nil
 }
 
-// headerScan follows the header of the stored message (LF line ends) to
-// count hops and its size. Lines starting, in any case, with "received"
-// or "delivered" are hops; the header ends at the first empty line
-// (qmail-semantics.md §2.1, blast()).
+// headerScan follows the header of the stored message (LF line ends).
+// For the hop count it is qmail's header: lines up to the first empty
+// line, those starting, in any case, with "received" or "delivered" being
+// hops (qmail-semantics.md §2.1, blast()). For the size limit the header
+// also ends at the first line that is neither a header field (RFC 5322
+// §2.2: printable name, then ':') nor a continuation, so that a message
+// sent without a header is not mistaken for a huge one.
 type headerScan struct {
-	done   bool
-	pos    int // bytes since the start of the line, counted up to 9
-	notRcv bool
-	notDlv bool
-	hops   int
-	size   int64
+	done     bool // the empty line was seen: hops are counted
+	sizeDone bool // the header's size is known
+	pos      int  // bytes since the start of the line, counted up to 9
+	notRcv   bool
+	notDlv   bool
+	inName   bool // inside a field name: no ':' yet
+	hops     int
+	size     int64
 }
 
-// scan follows p; limit bounds the header size, after which scanning
-// stops and size is left just over limit.
+// scan follows p. The size is counted up to limit+1 at most.
 func (h *headerScan) scan(p []byte, limit int64) {
-	for _, c := range p {
-		if h.done {
-			return
+	for i := 0; i < len(p) && !h.done; i++ {
+		c := p[i]
+		if h.pos >= 9 && !h.inName && c != '\n' {
+			// Nothing more to learn on this line but its length.
+			j := bytes.IndexByte(p[i:], '\n')
+			if j < 0 {
+				j = len(p) - i
+			}
+			h.grow(int64(j), limit)
+			i += j - 1
+			continue
 		}
-		h.size++
-		if h.size > limit {
-			h.done = true
-			return
+		h.grow(1, limit)
+		if h.pos == 0 {
+			if c == '\n' {
+				h.done, h.sizeDone = true, true
+				return
+			}
+			h.inName = c != ' ' && c != '\t'
 		}
-		if h.pos == 0 && c == '\n' {
-			h.done = true
-			return
+		if h.inName {
+			switch {
+			case c == ':':
+				h.inName = false
+			case c < 33 || c > 126:
+				h.inName, h.sizeDone = false, true
+			}
 		}
 		if h.pos < 9 {
 			lc := c | 0x20 // lower case for letters; never a letter otherwise
@@ -176,8 +198,6 @@ func (h *headerScan) scan(p []byte, limit int64) {
 				if !h.notRcv && h.pos == 7 {
 					h.hops++
 				}
-			} else {
-				h.notRcv = true
 			}
 			h.pos++
 		}
@@ -186,3 +206,12 @@ func (h *headerScan) scan(p []byte, limit int64) {
 		}
 	}
 }
+
+func (h *headerScan) grow(n, limit int64) {
+	if !h.sizeDone {
+		h.size = min(h.size+n, limit+1)
+	}
+}
+
+// tooBig reports whether the header passed limit.
+func (h *headerScan) tooBig(limit int64) bool { return h.size > limit }

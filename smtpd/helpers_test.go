@@ -1,0 +1,475 @@
+package smtpd
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/store"
+)
+
+const testMe = "mx.example.org"
+
+// testNow is the fixed clock of the tests: Received lines are exact.
+var testNow = time.Date(2024, 3, 5, 6, 7, 8, 0, time.UTC)
+
+// storeQueue is the Queue of the tests: a real store in t.TempDir().
+type storeQueue struct {
+	st  *store.Store
+	mu  sync.Mutex
+	ids []store.ID
+}
+
+func newStoreQueue(t testing.TB) *storeQueue {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "queue.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &storeQueue{st: st}
+}
+
+func (q *storeQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {
+	m, err := q.st.EnqueueMessage(ctx, store.NewMessage{
+		Sender:     env.Sender,
+		Recipients: env.Recipients,
+		Intake:     store.Intake{Protocol: "smtp", UID: -1},
+	}, body)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.ids = append(q.ids, m.ID)
+	q.mu.Unlock()
+	return nil
+}
+
+// queued is a message as the store holds it.
+type queued struct {
+	sender string
+	rcpts  []string
+	body   string
+}
+
+func (q *storeQueue) messages(t testing.TB) []queued {
+	t.Helper()
+	q.mu.Lock()
+	ids := append([]store.ID(nil), q.ids...)
+	q.mu.Unlock()
+	var out []queued
+	for _, id := range ids {
+		m, err := q.st.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := q.st.Body(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		qm := queued{sender: m.Sender, body: string(b)}
+		for _, rc := range m.Recipients {
+			qm.rcpts = append(qm.rcpts, rc.Addr)
+		}
+		out = append(out, qm)
+	}
+	return out
+}
+
+// failQueue answers every message with err, after reading the body.
+type failQueue struct{ err error }
+
+func (q failQueue) Enqueue(_ context.Context, _ intake.Envelope, body io.Reader) error {
+	io.Copy(io.Discard, body)
+	return q.err
+}
+
+// reMatcher is a qregex-like list: extended regexes, case-insensitive.
+type reMatcher []*regexp.Regexp
+
+func matcher(res ...string) reMatcher {
+	var m reMatcher
+	for _, r := range res {
+		m = append(m, regexp.MustCompile("(?i)"+r))
+	}
+	return m
+}
+
+func (m reMatcher) Match(s string) bool {
+	for _, re := range m {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// domainSet is rcpthosts as a set.
+type domainSet map[string]bool
+
+func (d domainSet) Contains(domain string) bool { return d[domain] }
+
+// passwords is a PasswordChecker: user → password; "temp" fails
+// temporarily.
+type passwords map[string]string
+
+func (p passwords) Check(_ context.Context, user, pass string) error {
+	if user == "temp" {
+		return errors.New("password database unavailable")
+	}
+	if want, ok := p[user]; ok && want == pass {
+		return nil
+	}
+	return ErrAuthRejected
+}
+
+// testServer runs a Server on 127.0.0.1 through Serve. rules, when set,
+// adjusts each connection's Conn (by default the client appears as
+// 192.0.2.10, which may not relay).
+type testServer struct {
+	addr  string
+	q     *storeQueue
+	srv   *Server
+	pki   *testPKI
+	opts  Options
+	clean func()
+}
+
+type serverConfig struct {
+	opts  func(o *Options)
+	rules func(c *Conn)
+	mode  Mode
+	queue Queue
+}
+
+func startServer(t testing.TB, cfg serverConfig) *testServer {
+	t.Helper()
+	ts := &testServer{q: newStoreQueue(t), pki: sharedPKI(t)}
+	o := Options{
+		Me:            testMe,
+		Locals:        []string{"example.org"},
+		Queue:         ts.q,
+		Timeout:       5 * time.Second,
+		AuthFailDelay: -1,
+		Now:           func() time.Time { return testNow },
+		PID:           4242,
+	}
+	if cfg.queue != nil {
+		o.Queue = cfg.queue
+	}
+	if cfg.opts != nil {
+		cfg.opts(&o)
+	}
+	o.Rules = func(_ context.Context, c *Conn) error {
+		c.RemoteIP = netip.MustParseAddr("192.0.2.10")
+		if cfg.rules != nil {
+			cfg.rules(c)
+		}
+		return nil
+	}
+	srv, err := NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.srv, ts.opts = srv, o
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.addr = l.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l, cfg.mode) }()
+	ts.clean = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}
+	t.Cleanup(ts.clean)
+	return ts
+}
+
+// client is the test's side of a session.
+type client struct {
+	t  testing.TB
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dial(t testing.TB, addr string) *client {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return newClient(t, c)
+}
+
+func newClient(t testing.TB, c net.Conn) *client {
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return &client{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (c *client) send(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.c, s); err != nil {
+		c.t.Fatalf("write %q: %v", s, err)
+	}
+}
+
+// line reads one reply line without its CRLF.
+func (c *client) line() string {
+	c.t.Helper()
+	l, err := c.br.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("read reply: %v (got %q)", err, l)
+	}
+	if !strings.HasSuffix(l, "\r\n") {
+		c.t.Fatalf("reply %q does not end in CRLF", l)
+	}
+	return strings.TrimSuffix(l, "\r\n")
+}
+
+// expect reads len(want) reply lines and compares them.
+func (c *client) expect(want ...string) {
+	c.t.Helper()
+	for _, w := range want {
+		if got := c.line(); got != w {
+			c.t.Fatalf("reply %q, want %q", got, w)
+		}
+	}
+}
+
+// expectClosed checks that the server closed the connection.
+func (c *client) expectClosed() {
+	c.t.Helper()
+	b, err := c.br.ReadByte()
+	if err == nil {
+		rest, _ := c.br.ReadString('\n')
+		c.t.Fatalf("connection open, read %q", string(b)+rest)
+	}
+}
+
+// startTLS sends STARTTLS and runs the client handshake.
+func (c *client) startTLS(cfg *tls.Config) *tls.ConnectionState {
+	c.t.Helper()
+	c.send("STARTTLS\r\n")
+	c.expect("220 ready for tls")
+	if c.br.Buffered() > 0 {
+		c.t.Fatalf("server sent more after 220 ready for tls")
+	}
+	tc := tls.Client(c.c, cfg)
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatalf("TLS handshake: %v", err)
+	}
+	c.c, c.br = tc, bufio.NewReader(tc)
+	cs := tc.ConnectionState()
+	return &cs
+}
+
+// testPKI is a CA with a server certificate and client certificates.
+type testPKI struct {
+	ca, otherCA      *x509.Certificate
+	caKey, otherKey  *ecdsa.PrivateKey
+	pool             *x509.CertPool
+	server           tls.Certificate
+	alice, bob       tls.Certificate // listed / not listed
+	revoked, noEmail tls.Certificate
+	stranger         tls.Certificate // from another CA
+	crl              *x509.RevocationList
+}
+
+var (
+	pkiOnce sync.Once
+	pkiVal  *testPKI
+	pkiErr  error
+)
+
+func sharedPKI(t testing.TB) *testPKI {
+	t.Helper()
+	pkiOnce.Do(func() { pkiVal, pkiErr = newPKI() })
+	if pkiErr != nil {
+		t.Fatal(pkiErr)
+	}
+	return pkiVal
+}
+
+var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+
+func newPKI() (*testPKI, error) {
+	p := &testPKI{}
+	var err error
+	if p.ca, p.caKey, err = newCA("Test CA"); err != nil {
+		return nil, err
+	}
+	if p.otherCA, p.otherKey, err = newCA("Other CA"); err != nil {
+		return nil, err
+	}
+	p.pool = x509.NewCertPool()
+	p.pool.AddCert(p.ca)
+	serial := int64(10)
+	leaf := func(ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn, email string, server bool) (tls.Certificate, error) {
+		serial++
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial),
+			Subject:      pkix.Name{CommonName: cn},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().Add(24 * time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}
+		if server {
+			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+			tmpl.DNSNames = []string{cn}
+			tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+		}
+		if email != "" {
+			tmpl.Subject.ExtraNames = []pkix.AttributeTypeAndValue{{Type: oidEmailAddress, Value: email}}
+			tmpl.EmailAddresses = []string{email}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: c}, nil
+	}
+	if p.server, err = leaf(p.ca, p.caKey, testMe, "", true); err != nil {
+		return nil, err
+	}
+	if p.alice, err = leaf(p.ca, p.caKey, "alice", "alice@example.com", false); err != nil {
+		return nil, err
+	}
+	if p.bob, err = leaf(p.ca, p.caKey, "bob", "bob@example.com", false); err != nil {
+		return nil, err
+	}
+	if p.revoked, err = leaf(p.ca, p.caKey, "carol", "carol@example.com", false); err != nil {
+		return nil, err
+	}
+	if p.noEmail, err = leaf(p.ca, p.caKey, "dave", "", false); err != nil {
+		return nil, err
+	}
+	if p.stranger, err = leaf(p.otherCA, p.otherKey, "erin", "alice@example.com", false); err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number:     big.NewInt(1),
+		ThisUpdate: time.Now().Add(-time.Hour),
+		NextUpdate: time.Now().Add(24 * time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{
+			{SerialNumber: p.revoked.Leaf.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)},
+		},
+	}, p.ca, p.caKey)
+	if err != nil {
+		return nil, err
+	}
+	if p.crl, err = x509.ParseRevocationList(der); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func newCA(cn string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := x509.ParseCertificate(der)
+	return c, key, err
+}
+
+// serverTLS is Options.TLS for the tests.
+func (p *testPKI) serverTLS() func() *tls.Config {
+	cfg := &tls.Config{Certificates: []tls.Certificate{p.server}, MinVersion: tls.VersionTLS12}
+	return func() *tls.Config { return cfg }
+}
+
+// clientTLS trusts the test CA and presents certs.
+func (p *testPKI) clientTLS(certs ...tls.Certificate) *tls.Config {
+	return &tls.Config{RootCAs: p.pool, ServerName: testMe, Certificates: certs}
+}
+
+// certRelay is a CertRelay with qmail-tls's checks done with crypto/x509:
+// chain to the CA, the CRL, the subject's emailAddress in tlsclients.
+type certRelay struct {
+	pki     *testPKI
+	clients map[string]bool
+}
+
+func (r certRelay) Active() bool              { return true }
+func (r certRelay) ClientCAs() *x509.CertPool { return r.pki.pool }
+
+func (r certRelay) Check(cs tls.ConnectionState) (string, error) {
+	leaf := cs.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: r.pki.pool, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return "", errors.New("unable to get local issuer certificate")
+	}
+	for _, e := range r.pki.crl.RevokedCertificateEntries {
+		if e.SerialNumber.Cmp(leaf.SerialNumber) == 0 {
+			return "", errors.New("certificate revoked")
+		}
+	}
+	var email string
+	for _, n := range leaf.Subject.Names {
+		if n.Type.Equal(oidEmailAddress) {
+			email, _ = n.Value.(string)
+		}
+	}
+	if email == "" {
+		return "", errors.New("contains no email address")
+	}
+	if !r.clients[strings.ToLower(email)] {
+		return "", errors.New("email address not in my list of tlsclients")
+	}
+	return email, nil
+}

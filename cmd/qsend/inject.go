@@ -106,10 +106,9 @@ func (a *app) inject(args []string, env map[string]string, stdin io.Reader) erro
 		}
 		return nil
 	}
-	program, _ := env["QMAILQUEUE"]
 	q := qq.Queue{
 		Layout:  ctl.LayoutOf(cfg.StateDir),
-		Program: program,
+		Program: env["QMAILQUEUE"], // unset or empty: straight into the queue
 		// qmail-inject runs QMAILQUEUE from qmail's home, the directory
 		// above control/ (qmail-semantics.md §4.4).
 		Dir:    filepath.Dir(cfg.ControlDir),

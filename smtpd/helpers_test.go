@@ -429,9 +429,14 @@ func (p *testPKI) serverTLS() func() *tls.Config {
 	return func() *tls.Config { return cfg }
 }
 
-// clientTLS trusts the test CA and presents certs.
-func (p *testPKI) clientTLS(certs ...tls.Certificate) *tls.Config {
-	return &tls.Config{RootCAs: p.pool, ServerName: testMe, Certificates: certs}
+// clientTLS trusts the test CA and presents cert, if given, whatever
+// CAs the server names as acceptable.
+func (p *testPKI) clientTLS(cert ...tls.Certificate) *tls.Config {
+	cfg := &tls.Config{RootCAs: p.pool, ServerName: testMe}
+	if len(cert) > 0 {
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert[0], nil }
+	}
+	return cfg
 }
 
 // certRelay is a CertRelay with qmail-tls's checks done with crypto/x509:

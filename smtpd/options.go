@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/tls/ciphers"
 )
 
 // Queue stores accepted messages durably.
@@ -121,7 +122,7 @@ type Options struct {
 	// so it must be cheap; the result is cloned per connection.
 	TLS func() *tls.Config
 	// CipherSuites maps a TLSCIPHERS value (an OpenSSL cipher string) to
-	// cipher suites for Conn.TLSCiphers; nil ignores TLSCiphers.
+	// cipher suites for Conn.TLSCiphers (default ciphers.Parse).
 	CipherSuites func(spec string) ([]uint16, error)
 	// CertRelay enables client-certificate relaying; nil disables it.
 	CertRelay CertRelay
@@ -236,6 +237,9 @@ func (o Options) withDefaults() (Options, error) {
 	o.MaxPerClient = orDefault(o.MaxPerClient, defaultMaxPerClient)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.CipherSuites == nil {
+		o.CipherSuites = ciphers.Parse
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -83,7 +83,7 @@ func (s *session) tlsConfig() (*tls.Config, error) {
 		return nil, nil
 	}
 	cfg := base.Clone()
-	if s.info.TLSCiphers != "" && s.o.CipherSuites != nil {
+	if s.info.TLSCiphers != "" {
 		suites, err := s.o.CipherSuites(s.info.TLSCiphers)
 		if err != nil {
 			return nil, fmt.Errorf("TLSCIPHERS %q: %w", s.info.TLSCiphers, err)

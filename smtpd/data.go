@@ -34,7 +34,8 @@ func (s *session) dataCmd() {
 	s.resetTx() // qmail: seenmail = 0
 	s.reply(replyGoAhead)
 
-	sp := newSpool(s.ctx, s.o.Queue, env, s.received(s.o.Now()))
+	sp := newSpool(s.ctx, s.o.Queue, env, s.received(s.o.Now()), s.spoolBuf)
+	defer func() { s.spoolBuf = sp.release() }()
 	res, err := s.readBody(sp)
 	if err != nil {
 		sp.discard()

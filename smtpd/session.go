@@ -66,6 +66,8 @@ type session struct {
 	line []byte // command line buffer
 	out  []byte // DATA output buffer
 
+	spoolBuf []byte // the last message's memory, for the next
+
 	requireAuth bool
 	databytes   int64 // 0: no limit
 

@@ -14,6 +14,9 @@ import (
 // and are handed over whole, without a goroutine.
 const spoolMemory = 64 << 10
 
+// keptSpool is the largest buffer a session keeps between messages.
+const keptSpool = 8 << 10
+
 var (
 	// errDiscarded ends the body the queue is reading when the message
 	// will not be accepted, so that the queue stores nothing.
@@ -37,10 +40,23 @@ type spool struct {
 	qerr   error      // the queue's error, when it returned early
 }
 
-func newSpool(ctx context.Context, q Queue, env intake.Envelope, first string) *spool {
-	sp := &spool{ctx: ctx, q: q, env: env, buf: make([]byte, 0, 4096)}
-	sp.buf = append(sp.buf, first...)
+// newSpool starts a message with first (the Received line), holding it
+// in buf, which the caller gets back from release for the next message.
+func newSpool(ctx context.Context, q Queue, env intake.Envelope, first string, buf []byte) *spool {
+	sp := &spool{ctx: ctx, q: q, env: env, buf: append(buf[:0], first...)}
 	return sp
+}
+
+// release returns the memory buffer for reuse once the queue is done with
+// it; nil if it went to a streaming Enqueue or grew large, so that idle
+// sessions stay small.
+func (sp *spool) release() []byte {
+	b := sp.buf
+	sp.buf = nil
+	if cap(b) > keptSpool {
+		return nil
+	}
+	return b
 }
 
 // write stores p (which the caller may reuse afterwards).
@@ -85,7 +101,6 @@ func (sp *spool) discard() {
 		return
 	}
 	sp.failed = true
-	sp.buf = nil
 	if sp.pw != nil {
 		sp.pw.CloseWithError(errDiscarded)
 		<-sp.done

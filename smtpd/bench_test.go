@@ -1,0 +1,54 @@
+package smtpd
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/qsend/qsend/intake"
+)
+
+// discardQueue accepts everything without storing it: the server alone.
+type discardQueue struct{}
+
+func (discardQueue) Enqueue(_ context.Context, _ intake.Envelope, body io.Reader) error {
+	_, err := io.Copy(io.Discard, body)
+	return err
+}
+
+// BenchmarkSession sends 2 KB messages over loopback in one session, with
+// MAIL, RCPT and DATA pipelined; one message per op. "discard" measures
+// the server, "store" adds the fsynced bbolt queue.
+func BenchmarkSession(b *testing.B) {
+	var body strings.Builder
+	body.WriteString("From: a@example.com\r\nTo: user@example.org\r\nSubject: benchmark\r\n\r\n")
+	for body.Len() < 2048 {
+		body.WriteString("The quick brown fox jumps over the lazy dog, again and again.\r\n")
+	}
+	body.WriteString(".\r\n")
+	msg := body.String()
+	for _, tc := range []struct {
+		name  string
+		queue Queue
+	}{{"discard", discardQueue{}}, {"store", nil}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ts := startServer(b, serverConfig{queue: tc.queue})
+			c := dial(b, ts.addr)
+			c.expect(greeting)
+			c.send("EHLO bench\r\n")
+			c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME")
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<user@example.org>\r\nDATA\r\n")
+				c.expect("250 ok", "250 ok", "354 go ahead")
+				c.send(msg)
+				if l := c.line(); !strings.HasPrefix(l, "250 ok ") {
+					b.Fatalf("reply %q", l)
+				}
+			}
+		})
+	}
+}

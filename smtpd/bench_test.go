@@ -3,6 +3,8 @@ package smtpd
 import (
 	"context"
 	"io"
+	"net"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -50,5 +52,38 @@ func BenchmarkSession(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkIdleSessions measures the memory of idle sessions: heap and
+// goroutine stacks per connection that has had its greeting.
+func BenchmarkIdleSessions(b *testing.B) {
+	const n = 500
+	ts := startServer(b, serverConfig{opts: func(o *Options) { o.MaxConnections, o.MaxPerClient = 2*n, 2*n }})
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		conns := make([]net.Conn, 0, n)
+		buf := make([]byte, 64)
+		for range n {
+			c, err := net.Dial("tcp", ts.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadAtLeast(c, buf, len(greeting)+2); err != nil {
+				b.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perConn := float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / n
+		b.ReportMetric(perConn, "bytes/session")
+		for _, c := range conns {
+			c.Close()
+		}
+		b.StartTimer()
 	}
 }

@@ -15,7 +15,8 @@ import (
 // tcpserver, inetd or a systemd socket, with info from ConnFromEnv. When
 // in and out are files (a socket or pipes), they are used through
 // non-blocking duplicates so that the per-read timeout and STARTTLS work
-// as on a network connection; other readers and writers get no timeout.
+// as on a network connection; other readers and writers get no timeout,
+// and ctx then ends the session only at its next read.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, info Conn) error {
 	c, err := newStdioConn(in, out, info)
 	if err != nil {

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -228,4 +229,36 @@ func TestNoGatewayText(t *testing.T) {
 	c.startTLS(pki.clientTLS())
 	c.send(mailOK + rcptRemote)
 	c.expect("250 ok", "553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)")
+}
+
+// TestCertRelayRequest: a certificate is requested, naming clientca's
+// subjects, only when certificate relaying is active.
+func TestCertRelayRequest(t *testing.T) {
+	pki := sharedPKI(t)
+	for _, active := range []bool{true, false} {
+		ts := startServer(t, serverConfig{opts: func(o *Options) {
+			o.TLS = pki.serverTLS()
+			if active {
+				o.CertRelay = certRelay{pki: pki}
+			}
+		}})
+		var asked bool
+		var cas [][]byte
+		cfg := pki.clientTLS()
+		cfg.GetClientCertificate = func(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked, cas = true, info.AcceptableCAs
+			return &tls.Certificate{}, nil
+		}
+		c := dial(t, ts.addr)
+		c.expect(greeting)
+		c.startTLS(cfg)
+		c.send("NOOP\r\n")
+		c.expect("250 ok")
+		if asked != active {
+			t.Errorf("active %v: certificate requested %v", active, asked)
+		}
+		if active && (len(cas) != 1 || !bytes.Equal(cas[0], pki.ca.RawSubject)) {
+			t.Errorf("acceptable CAs %q", cas)
+		}
+	}
 }

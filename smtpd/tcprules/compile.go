@@ -23,7 +23,7 @@ func CompileFile(path string, entries []Entry) error {
 func records(entries []Entry) [][2][]byte {
 	recs := make([][2][]byte, len(entries))
 	for i, e := range entries {
-		recs[i] = [2][]byte{[]byte(e.Key), e.Rule.encode()}
+		recs[i] = [2][]byte{[]byte(e.Rule.Key), e.Rule.encode()}
 	}
 	return recs
 }

@@ -43,7 +43,7 @@ func (d *DB) Lookup(ip netip.Addr, remoteHost, remoteInfo string) (Rule, bool, e
 			return Rule{}, false, err
 		}
 		if ok {
-			return decode(data), true, nil
+			return decode(key, data), true, nil
 		}
 	}
 	return Rule{}, false, nil
@@ -55,19 +55,28 @@ func Keys(ip netip.Addr, remoteHost, remoteInfo string) []string {
 	// patch: "::ffff" addresses "will be converted to IPv4 before looking
 	// at the rules").
 	ip = ip.Unmap().WithZone("")
-	addr := ip.String()
+	var addr string
+	if ip.IsValid() {
+		addr = ip.String()
+	}
 	sep := byte('.')
 	if ip.Is6() {
 		sep = ':'
 	}
 	var keys []string
+	// Without a valid address the address keys are skipped and only the
+	// host name rules and the default apply.
 	if remoteInfo != "" {
-		keys = append(keys, remoteInfo+"@"+addr)
+		if addr != "" {
+			keys = append(keys, remoteInfo+"@"+addr)
+		}
 		if remoteHost != "" {
 			keys = append(keys, remoteInfo+"@="+remoteHost)
 		}
 	}
-	keys = append(keys, addr)
+	if addr != "" {
+		keys = append(keys, addr)
+	}
 	if remoteHost != "" {
 		keys = append(keys, "="+remoteHost)
 	}

@@ -15,10 +15,9 @@ var ErrSyntax = errors.New("unable to parse this line")
 // maxLine bounds one rules line; real ones are far shorter.
 const maxLine = 64 << 10
 
-// Entry is one key of the compiled rules with its rule, and the line of the
-// text form it came from. A range line gives one Entry per address.
+// Entry is one rule of the text form with the line it came from. A range
+// line gives one Entry per address, each with its own Rule.Key.
 type Entry struct {
-	Key  string
 	Rule Rule
 	Line int
 }
@@ -63,6 +62,7 @@ func parseLine(line string) ([]Entry, error) {
 		return nil, fmt.Errorf("%w: %q", ErrSyntax, line)
 	}
 	rule, err := parseInstructions(instr)
+	rule.Key = addr
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrSyntax, line, err)
 	}
@@ -72,7 +72,9 @@ func parseLine(line string) ([]Entry, error) {
 	}
 	out := make([]Entry, len(keys))
 	for i, k := range keys {
-		out[i] = Entry{Key: k, Rule: rule}
+		r := rule
+		r.Key = k
+		out[i] = Entry{Rule: r}
 	}
 	return out, nil
 }

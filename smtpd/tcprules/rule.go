@@ -8,6 +8,9 @@ import (
 // Rule is what tcpserver does for a client: allow or deny the connection,
 // and the environment variables to set.
 type Rule struct {
+	// Key is the address the rule is for, as stored in the cdb: for a rule
+	// returned by Lookup, the key that matched ("" for the default rule).
+	Key   string
 	Allow bool
 	// Env holds the variables the rule sets, each with its final value
 	// (a later assignment of the same name wins, as in tcpserver). A name
@@ -70,8 +73,8 @@ func quoteFor(v string) byte {
 // found()): NUL-terminated entries; "D" denies; "+NAME=value" sets NAME;
 // an entry of any other kind, an assignment without '=', and bytes after
 // the last NUL are ignored.
-func decode(data []byte) Rule {
-	r := Rule{Allow: true}
+func decode(key string, data []byte) Rule {
+	r := Rule{Key: key, Allow: true}
 	for {
 		i := bytes.IndexByte(data, 0)
 		if i < 0 {

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"context"
 	"errors"
 	"strconv"
 
@@ -34,7 +35,8 @@ func (s *session) dataCmd() {
 	s.resetTx() // qmail: seenmail = 0
 	s.reply(replyGoAhead)
 
-	sp := newSpool(s.ctx, s.o.Queue, env, s.received(s.o.Now()), s.spoolBuf)
+	ctx := context.WithValue(s.ctx, originKey{}, s.origin())
+	sp := newSpool(ctx, s.o.Queue, env, s.received(s.o.Now()), s.spoolBuf)
 	defer func() { s.spoolBuf = sp.release() }()
 	res, err := s.readBody(sp)
 	if err != nil {

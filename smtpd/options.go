@@ -24,7 +24,7 @@ type Queue interface {
 	// the queue adds qmail-queue's own Received line in front. When
 	// reading body fails, Enqueue must store nothing and return an error.
 	// An *intake.Error reports a qmail-queue exit code; any other error is
-	// temporary.
+	// temporary. OriginFrom(ctx) describes the client.
 	Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error
 }
 

@@ -3,7 +3,6 @@ package smtpd
 import (
 	"context"
 	"fmt"
-	"github.com/qsend/qsend/tls/ciphers"
 	"io"
 	"regexp"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/tls/ciphers"
 )
 
 const (

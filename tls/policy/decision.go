@@ -1,0 +1,221 @@
+package policy
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"strings"
+	"time"
+
+	"github.com/qsend/qsend/tls/certfile"
+	"github.com/qsend/qsend/tls/dane"
+)
+
+// kind is which checks a Decision's certificate gets.
+type kind int
+
+const (
+	kindNone  kind = iota // none: none, may, encrypt
+	kindQmail             // tlshosts pem: chain from the pem, qmail-tls's name rule
+	kindPKIX              // verify, secure: chain, Go's name rule against the match names
+	kindSTS               // MTA-STS: like kindPKIX, texts say MTA-STS
+	kindDANE              // TLSA records
+	kindPins              // fingerprint pins
+)
+
+// Classifications of a server certificate, for logs and counters.
+const (
+	Verified   = "verified"   // chain and name verified (by the policy's checks, or the engine's roots)
+	Unverified = "unverified" // TLS without a verified certificate
+)
+
+// Decision is the TLS policy of one delivery attempt.
+type Decision struct {
+	// Level is the level in force: None, May, Encrypt, Verify (also for a
+	// tlshosts pem and MTA-STS), Secure, Dane (usable TLSA records) or
+	// Fingerprint.
+	Level Level
+	// Source says where the level came from: "tlshosts/<host>.pem",
+	// "notlshosts/<host>", "table:<key>", "exhaustivelist", "dane",
+	// "mta-sts" or "default".
+	Source string
+	// Rule is the rule applied, with the engine's minimum version and
+	// client ciphers filled in; Rule.Level is the configured level.
+	Rule Rule
+	// Host and Domain are the MX host name and the recipient domain.
+	Host, Domain string
+	// Testing is set under an MTA-STS policy in testing mode: nothing is
+	// enforced (Required is false, ClientConfig does not fail the
+	// handshake); Check tells what the policy would have rejected.
+	Testing bool
+	// Warning is, in testing mode, what the policy would have deferred for
+	// before connecting (an MX host it does not list).
+	Warning string
+	// TLSA are the usable records in force under Dane.
+	TLSA []dane.TLSA
+
+	kind     kind
+	roots    *x509.CertPool // nil: the system's
+	names    []string       // names the certificate may be valid for
+	suffixes []string       // domains the certificate may be for any subdomain of
+	client   *certfile.Reloader
+	now      func() time.Time
+}
+
+// Required reports whether the attempt must not go on in plaintext: the
+// level requires TLS and is enforced (not MTA-STS testing).
+func (d Decision) Required() bool {
+	return d.Level.RequiresTLS() && !d.Testing
+}
+
+// ClientConfig returns the TLS configuration for the attempt, nil under
+// None. Certificates are not verified by crypto/tls (InsecureSkipVerify);
+// VerifyConnection runs Check instead and fails the handshake with its
+// *Failure, except in MTA-STS testing mode. The SNI name is
+// Rule.ServerName, else serverName, else the MX host name; qmail-tls sends
+// none (qmail-semantics.md §1.3), sending it harms nothing and lets
+// servers with several certificates pick the right one. The client
+// certificate (control/clientcert.pem) is offered when the server asks;
+// a missing or broken file sends none, as in qmail-tls (§1.7). TLS 1.3
+// suites are not configurable in Go, so Rule.Ciphers governs TLS 1.2 and
+// older only.
+func (d Decision) ClientConfig(serverName string) *tls.Config {
+	if d.Level == None || d.Level == 0 {
+		return nil
+	}
+	sni := d.Rule.ServerName
+	if sni == "" {
+		sni = serverName
+	}
+	if sni == "" {
+		sni = d.Host
+	}
+	cfg := &tls.Config{
+		ServerName:         sni,
+		InsecureSkipVerify: true, // VerifyConnection checks, per the policy
+		MinVersion:         d.Rule.MinVersion,
+		CipherSuites:       d.Rule.Ciphers,
+	}
+	if d.client != nil {
+		cfg.GetClientCertificate = d.client.GetClientCertificate
+	}
+	if d.kind != kindNone && !d.Testing {
+		cfg.VerifyConnection = d.Check
+	}
+	return cfg
+}
+
+// Check applies the policy's certificate checks to a finished handshake
+// and returns a *Failure with the reason, or nil. Under none, may and
+// encrypt there is nothing to check.
+func (d Decision) Check(cs tls.ConnectionState) error {
+	certs := cs.PeerCertificates
+	if d.kind == kindNone {
+		return nil
+	}
+	if len(certs) == 0 {
+		return d.fail("no certificate provided", nil)
+	}
+	now := time.Now()
+	if d.now != nil {
+		now = d.now()
+	}
+	switch d.kind {
+	case kindQmail:
+		return d.checkQmail(certs, now)
+	case kindPKIX, kindSTS:
+		return d.checkPKIX(certs, now)
+	case kindDANE:
+		if err := dane.Verify(certs, d.TLSA, d.names, now); err != nil {
+			return d.fail(err.Error(), err)
+		}
+		return nil
+	case kindPins:
+		return d.checkPins(certs[0])
+	}
+	return nil
+}
+
+// Classify tells whether the server's certificate was verified: by the
+// policy's own checks when it has any, else against the engine's roots
+// (the system's by default) for the MX host name. Under may the
+// certificate is recorded, never trusted.
+func (d Decision) Classify(cs tls.ConnectionState) string {
+	if len(cs.PeerCertificates) == 0 {
+		return Unverified
+	}
+	if d.kind != kindNone && d.Check(cs) == nil {
+		return Verified
+	}
+	now := time.Now()
+	if d.now != nil {
+		now = d.now()
+	}
+	leaf := cs.PeerCertificates[0]
+	roots := d.roots
+	if d.kind == kindQmail || d.kind == kindPins {
+		roots = nil // classify against the general roots, not the pin or pem
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: pool(cs.PeerCertificates[1:]),
+		DNSName:       d.Host,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil || d.Host == "" {
+		return Unverified
+	}
+	return Verified
+}
+
+// NoTLSText is the deferral text when TLS is required and the server did
+// not offer STARTTLS (qmail-semantics.md §1.6): "No TLS achieved while
+// control/tlshosts/<host>.pem exists", or for other sources "No TLS
+// achieved while TLS is required by <source>".
+func (d Decision) NoTLSText() string {
+	return "No TLS achieved while " + d.requirement()
+}
+
+// RejectedText is the deferral text when TLS is required and the server
+// refused STARTTLS (qmail-semantics.md §1.6): "STARTTLS rejected while
+// control/tlshosts/<host>.pem exists", or "STARTTLS rejected while TLS is
+// required by <source>". The caller adds the server's reply.
+func (d Decision) RejectedText() string {
+	return "STARTTLS rejected while " + d.requirement()
+}
+
+// requirement says what requires TLS, for NoTLSText and RejectedText.
+func (d Decision) requirement() string {
+	if key, ok := strings.CutPrefix(d.Source, "table:"); ok {
+		return "TLS is required by tls.policy." + key + " (" + d.Rule.Level.String() + ")"
+	}
+	switch {
+	case d.kind == kindQmail:
+		return "control/" + d.Source + " exists"
+	case d.Source == "dane":
+		return "TLS is required by the TLSA records of " + d.Host
+	case d.Source == "mta-sts":
+		return "TLS is required by the MTA-STS policy of " + d.Domain
+	case d.Source == "default":
+		return "TLS is required by tls.default_level (" + d.Rule.Level.String() + ")"
+	}
+	return "TLS is required by " + d.Source
+}
+
+// fail returns a Failure "TLS unable to verify server <host>: <reason>",
+// with "MTA-STS: " before the reason under MTA-STS.
+func (d Decision) fail(reason string, err error) error {
+	if d.kind == kindSTS {
+		reason = "MTA-STS: " + reason
+	}
+	return &Failure{Text: "TLS unable to verify server " + d.Host + ": " + reason, Err: err}
+}
+
+// pool returns a pool of certificates.
+func pool(certs []*x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range certs {
+		p.AddCert(c)
+	}
+	return p
+}

@@ -54,6 +54,12 @@ func ParseRules(r io.Reader, name string) ([]Entry, error) {
 
 // parseLine parses one non-comment line; nil, nil for a line without ':'.
 func parseLine(line string) ([]Entry, error) {
+	if strings.IndexByte(line, 0) >= 0 {
+		// A NUL would end the value early in the cdb (tcpserver reads
+		// NUL-terminated entries), so refuse it rather than change its
+		// meaning.
+		return nil, fmt.Errorf("%w: %q: NUL byte", ErrSyntax, line)
+	}
 	addr, instr, ok := splitAddress(line)
 	if !ok {
 		if strings.IndexByte(line, ':') < 0 {

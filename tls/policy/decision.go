@@ -54,7 +54,8 @@ type Decision struct {
 	TLSA []dane.TLSA
 
 	kind     kind
-	roots    *x509.CertPool // nil: the system's
+	roots    *x509.CertPool // for the checks; nil: the system's
+	general  *x509.CertPool // the engine's roots, for Classify; nil: the system's
 	names    []string       // names the certificate may be valid for
 	suffixes []string       // domains the certificate may be for any subdomain of
 	client   *certfile.Reloader
@@ -150,13 +151,8 @@ func (d Decision) Classify(cs tls.ConnectionState) string {
 	if d.now != nil {
 		now = d.now()
 	}
-	leaf := cs.PeerCertificates[0]
-	roots := d.roots
-	if d.kind == kindQmail || d.kind == kindPins {
-		roots = nil // classify against the general roots, not the pin or pem
-	}
-	_, err := leaf.Verify(x509.VerifyOptions{
-		Roots:         roots,
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
+		Roots:         d.general,
 		Intermediates: pool(cs.PeerCertificates[1:]),
 		DNSName:       d.Host,
 		CurrentTime:   now,

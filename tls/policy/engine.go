@@ -306,7 +306,7 @@ func (e *Engine) base(in Input, l Level, source string, k kind) Decision {
 	d := Decision{
 		Level: l, Source: source, Host: in.Host, Domain: in.Domain,
 		Rule: Rule{Level: l},
-		kind: k, now: e.o.Now, client: e.client,
+		kind: k, now: e.o.Now, client: e.client, general: e.o.RootCAs,
 	}
 	e.fill(&d)
 	return d

@@ -12,7 +12,12 @@ import (
 // ("TLS_AES_128_GCM_SHA256"), which OpenSSL uses too. Unknown suites are
 // written as Go writes them ("0x1234").
 func Name(id uint16, version uint16) string {
-	if isTLS13(id) || version == tls.VersionTLS13 {
+	for n, i := range tls13Names {
+		if i == id {
+			return n
+		}
+	}
+	if version == tls.VersionTLS13 {
 		return tls.CipherSuiteName(id)
 	}
 	for _, s := range suites {
@@ -61,14 +66,4 @@ func ParseVersion(s string) (uint16, error) {
 		return tls.VersionTLS13, nil
 	}
 	return 0, fmt.Errorf("TLS version %q: want TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3", s)
-}
-
-// isTLS13 reports whether id is a TLS 1.3 suite.
-func isTLS13(id uint16) bool {
-	for _, i := range tls13Names {
-		if i == id {
-			return true
-		}
-	}
-	return false
 }

@@ -213,10 +213,15 @@ func resolve(word string) (set []int, known, tls13 bool) {
 }
 
 // byName returns the index of the suite whose OpenSSL or IANA name is n,
-// or -1.
+// or -1. Aliases have neither form, which keeps them off the slow path
+// (tls.CipherSuiteName builds Go's suite lists on each call).
 func byName(n string) int {
+	iana := strings.HasPrefix(n, "TLS_")
+	if !iana && !strings.Contains(n, "-") {
+		return -1
+	}
 	for i, s := range suites {
-		if s.name == n || tls.CipherSuiteName(s.id) == n {
+		if s.name == n || iana && tls.CipherSuiteName(s.id) == n {
 			return i
 		}
 	}

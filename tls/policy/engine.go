@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/qsend/qsend/tls/certfile"
@@ -126,7 +127,9 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 	// (qmail-semantics.md §1.4): the pem first, then notlshosts.
 	if files {
 		pem := filepath.Join(e.o.ControlDir, "tlshosts", in.Host+".pem")
-		if _, err := os.Stat(pem); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		// A pem that exists but cannot be statted defers rather than
+		// silently dropping the TLS requirement.
+		if _, err := os.Stat(pem); err == nil || !absent(err) {
 			d := e.base(in, Verify, "tlshosts/"+in.Host+".pem", kindQmail)
 			d.Rule.CAFile = pem
 			pool, err := e.pools.Load(pem)
@@ -373,6 +376,11 @@ func fileKey(host string) bool {
 		return false
 	}
 	return net.ParseIP(strings.Trim(host, "[]")) == nil
+}
+
+// absent reports whether a stat error means there is no such file.
+func absent(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // exists reports whether a file exists, as qmail-remote's stat() == 0.

@@ -109,3 +109,11 @@ func newEngine(t *testing.T, o Options) *Engine {
 	}
 	return e
 }
+
+// writeFile creates a file and its directories.
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}

@@ -6,7 +6,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +31,8 @@ import (
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/store"
+	"github.com/qsend/qsend/tls/mtasts"
+	"github.com/qsend/qsend/tls/policy"
 )
 
 // Settings that are not configuration keys.
@@ -61,7 +62,8 @@ type Daemon struct {
 	imports  chan chan struct{}
 	derived  derived
 	remote   *remote.Transport
-	metrics  net.Listener // nil when metrics.listen is empty
+	sts      *mtasts.Resolver // nil when tls.mta_sts is off
+	metrics  net.Listener     // nil when metrics.listen is empty
 }
 
 // derived is what the daemon builds from the configuration and that can
@@ -74,6 +76,7 @@ type derived struct {
 	resolver *mx.Resolver
 	retry    func(delivery.Deferral) time.Time
 	local    *local.Transport
+	tls      *policy.Engine
 }
 
 func derive(cfg *config.Config, log *slog.Logger) (derived, error) {
@@ -96,6 +99,9 @@ func derive(cfg *config.Config, log *slog.Logger) (derived, error) {
 	if d.retry, err = delivery.RetryFunc(cfg.RetrySchedule, cfg.RetryInitial, cfg.RetryMax, cfg.RetryJitter); err != nil {
 		return d, fmt.Errorf("retry (%s): %w", cfg.Origin("retry.max"), err)
 	}
+	if d.tls, err = TLSPolicy(cfg, log); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 
@@ -106,6 +112,8 @@ var restartKeys = map[string]bool{
 	"smtproutes": true, "dns.resolvers": true, "remote.port": true, "me": true,
 	"helohost": true, "timeoutconnect": true, "timeoutremote": true,
 	"remote.destination_concurrency": true, "concurrencyremote": true, // qmail reads it only at start (§3.4)
+	"dns.trusted_resolvers": true, "tls.mta_sts": true, "tls.mta_sts_ca": true, "tls.dane": true,
+	"tls.plaintext_after": true, "tls.remember_broken": true,
 }
 
 // Run starts the daemon with the configuration cfg (which Load built from
@@ -156,7 +164,10 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 			return fmt.Errorf("metrics.listen: %w", err)
 		}
 	}
-	d.remote = remote.New(RemoteOptions(cfg, d.derived.resolver, log))
+	if d.sts, err = stsResolver(cfg, d.derived.resolver, d.store, log); err != nil {
+		return err
+	}
+	d.remote = remote.New(RemoteOptions(cfg, d.derived.resolver, RemoteTLS(cfg, d.derived.tls, d.sts), log))
 	defer d.remote.Close()
 	d.sched = delivery.New(d.schedulerOptions(cfg))
 	stats, _ := d.store.Stats()
@@ -183,6 +194,11 @@ func (d *Daemon) run(ctx context.Context, ln *net.UnixListener, trigger *os.File
 	if d.metrics != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); d.serveMetrics(work, d.metrics) }()
+	}
+	if d.sts != nil {
+		// RFC 8461 §5.1: refresh cached policies before they expire.
+		wg.Add(1)
+		go func() { defer wg.Done(); d.sts.Run(work) }()
 	}
 
 	var runErr error
@@ -299,23 +315,24 @@ func Resolver(cfg *config.Config) (*mx.Resolver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtproutes (%s): %w", cfg.Origin("smtproutes"), err)
 	}
-	return mx.New(mx.Options{Resolvers: cfg.DNSResolvers, Me: cfg.Me, Routes: routes})
+	trusted, err := trustedResolvers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return mx.New(mx.Options{Resolvers: cfg.DNSResolvers, Me: cfg.Me, Routes: routes, TrustedResolvers: trusted})
 }
 
-// RemoteOptions maps the configuration onto remote delivery's options.
-// STARTTLS is opportunistic (qmail-tls without tlshosts): encryption when
-// the server offers it, no certificate check; TLS policy is the next step.
-func RemoteOptions(cfg *config.Config, r *mx.Resolver, log *slog.Logger) remote.Options {
+// RemoteOptions maps the configuration onto remote delivery's options;
+// tlsOpts says how STARTTLS is used (RemoteTLS).
+func RemoteOptions(cfg *config.Config, r *mx.Resolver, tlsOpts remote.TLSOptions, log *slog.Logger) remote.Options {
 	return remote.Options{
 		Resolver: r,
 		Port:     cfg.RemotePort,
+		TLS:      tlsOpts,
 		Client: smtpclient.Options{
 			HeloHost:       cfg.HeloHost,
 			ConnectTimeout: cfg.TimeoutConnect,
 			Timeout:        cfg.TimeoutRemote,
-			TLSConfig: func(host string) *tls.Config {
-				return &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
-			},
 		},
 		Sessions:       cfg.ConcurrencyRemote,
 		PerDestination: min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1)),
@@ -350,6 +367,7 @@ func (d *Daemon) reload() {
 	}
 	der.resolver = d.derived.resolver // the transport keeps the one it has
 	d.derived = der
+	d.remote.SetPolicy(der.tls)
 	a := der.admins
 	d.admins.Store(&a)
 	d.level.Set(cfg.LogLevel)

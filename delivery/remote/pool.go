@@ -8,13 +8,22 @@ import (
 	"github.com/qsend/qsend/delivery/smtpclient"
 )
 
-// pool keeps idle SMTP connections by peer address, so the next message to
-// the same server reuses the session (RSET between messages) instead of
-// connecting again; qmail opens one connection per recipient.
+// pool keeps idle SMTP connections by peer address and TLS policy, so the
+// next message to the same server under the same policy reuses the
+// session (RSET between messages) instead of connecting again; qmail
+// opens one connection per recipient.
 type pool struct {
 	mu     sync.Mutex
-	idle   map[netip.AddrPort][]idleConn
+	idle   map[poolKey][]idleConn
 	closed bool
+}
+
+// poolKey is what a connection may be reused for: its peer, and the TLS
+// it was set up with (a session verified for one domain's policy is not
+// one verified for another's).
+type poolKey struct {
+	addr netip.AddrPort
+	tls  string
 }
 
 type idleConn struct {
@@ -23,11 +32,11 @@ type idleConn struct {
 	since time.Time
 }
 
-func newPool() *pool { return &pool{idle: make(map[netip.AddrPort][]idleConn)} }
+func newPool() *pool { return &pool{idle: make(map[poolKey][]idleConn)} }
 
 // get returns the most recently used idle connection to addr that has not
 // been idle longer than maxIdle.
-func (p *pool) get(addr netip.AddrPort, now time.Time, maxIdle time.Duration) (idleConn, bool) {
+func (p *pool) get(addr poolKey, now time.Time, maxIdle time.Duration) (idleConn, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	list := p.idle[addr]
@@ -45,7 +54,7 @@ func (p *pool) get(addr netip.AddrPort, now time.Time, maxIdle time.Duration) (i
 }
 
 // put keeps c for reuse, or closes it when the pool is closed.
-func (p *pool) put(addr netip.AddrPort, ic idleConn) {
+func (p *pool) put(addr poolKey, ic idleConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -55,7 +64,7 @@ func (p *pool) put(addr netip.AddrPort, ic idleConn) {
 	p.idle[addr] = append(p.idle[addr], ic)
 }
 
-func (p *pool) store(addr netip.AddrPort, list []idleConn) {
+func (p *pool) store(addr poolKey, list []idleConn) {
 	if len(list) == 0 {
 		delete(p.idle, addr) // no memory for servers we no longer talk to
 		return
@@ -89,7 +98,7 @@ func (p *pool) close() {
 	p.mu.Lock()
 	p.closed = true
 	all := p.idle
-	p.idle = make(map[netip.AddrPort][]idleConn)
+	p.idle = make(map[poolKey][]idleConn)
 	p.mu.Unlock()
 	for _, list := range all {
 		for _, ic := range list {

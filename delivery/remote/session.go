@@ -2,7 +2,6 @@ package remote
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net/netip"
 
@@ -12,51 +11,92 @@ import (
 	"github.com/qsend/qsend/store"
 )
 
+// tried is what one server made of a group's undecided recipients.
+type tried struct {
+	reached bool   // the server was reached at all (for the destination's backoff)
+	text    string // for recipients still undecided, which the next server may take
+	reason  string // where text was decided, for the counters
+	// tlsPolicy marks text as a TLS policy failure; broken, a handshake
+	// failure under may.
+	tlsPolicy, broken bool
+}
+
 // tryServer delivers the group's undecided recipients through the server
-// at addr (host is its MX name). It reports whether the server was reached
-// at all (for the destination's backoff), and a text for recipients still
-// undecided afterwards, which the next server may take.
+// at addr (host is its MX name) on route r.
 //
 // Moving on to the next server after a connection failure, a failed
-// greeting or EHLO, or a 421 is a deliberate difference from qmail-remote,
-// which gives up on the first server it connected to (README).
-func (t *Transport) tryServer(ctx context.Context, g *group, host string, addr netip.AddrPort) (reached bool, text, reason string) {
+// greeting or EHLO, a TLS failure, or a 421 is a deliberate difference from
+// qmail-remote, which gives up on the first server it connected to
+// (README).
+func (t *Transport) tryServer(ctx context.Context, g *group, host string, addr netip.AddrPort, r route) tried {
 	ip := ipText(addr)
 	for fresh := false; len(g.pos) > 0; fresh = true {
-		c, uses, reused, err := t.conn(ctx, addr, host, fresh)
+		c, uses, reused, err := t.conn(ctx, addr, host, r, fresh)
 		if err != nil {
 			var se *smtpclient.Error
-			if errors.As(err, &se) && se.Stage != smtpclient.StageConnect {
-				return true, stageText(se.Stage, ip) + remoteSaid(se.Reply), stageReason(se.Stage)
+			switch {
+			case !errors.As(err, &se) || se.Stage == smtpclient.StageConnect:
+				return tried{}
+			case se.Stage == smtpclient.StageStartTLS:
+				text, pol, broken := tlsFailure(r, se, ip)
+				if broken {
+					t.broken.mark(addr.Addr(), t.o.Now().Add(t.o.TLS.RememberBroken))
+				}
+				t.counts.tls.add("failed", r.dec.Level.String())
+				return tried{reached: true, text: text, reason: "starttls", tlsPolicy: pol, broken: broken}
 			}
-			return false, "", ""
+			return tried{reached: true, text: stageText(se.Stage, ip) + remoteSaid(se.Reply), reason: stageReason(se.Stage)}
+		}
+		if !reused {
+			t.noteTLS(g, c, r, host)
 		}
 		stale, moveOn, why := t.send(ctx, g, c, host, ip)
 		if stale && reused && !fresh {
 			c.Close()
 			continue // the server closed an idle connection: connect again once
 		}
-		t.release(ctx, addr, c, uses+1)
-		return true, moveOn, why
+		t.release(ctx, r.key(addr), c, uses+1)
+		return tried{reached: true, text: moveOn, reason: why}
 	}
-	return true, "", ""
+	return tried{reached: true}
 }
 
-// conn returns an idle connection to addr, or a new one.
-func (t *Transport) conn(ctx context.Context, addr netip.AddrPort, host string, fresh bool) (*smtpclient.Conn, int, bool, error) {
+// noteTLS counts a new session by what its TLS proved (verified,
+// unverified, plain) and, under an MTA-STS policy in testing mode, logs
+// what the policy would have refused (RFC 8461 §5).
+func (t *Transport) noteTLS(g *group, c *smtpclient.Conn, r route, host string) {
+	st, on := c.TLS()
+	switch {
+	case !on:
+		t.counts.tls.add("plain", r.dec.Level.String())
+		if r.dec.Testing {
+			t.o.Logger.Warn("MTA-STS testing: the policy would have deferred: no TLS", "id", g.job.Msg.ID, "mx", host, "domain", r.dec.Domain)
+		}
+	default:
+		t.counts.tls.add(r.dec.Classify(st), r.dec.Level.String())
+		if r.dec.Testing {
+			if err := r.dec.Check(st); err != nil {
+				t.o.Logger.Warn("MTA-STS testing: the policy would have deferred", "id", g.job.Msg.ID, "mx", host, "domain", r.dec.Domain, "err", err)
+			}
+		}
+	}
+}
+
+// conn returns an idle connection to addr on route r, or a new one.
+func (t *Transport) conn(ctx context.Context, addr netip.AddrPort, host string, r route, fresh bool) (*smtpclient.Conn, int, bool, error) {
 	if !fresh {
-		if ic, ok := t.pool.get(addr, t.o.Now(), t.o.IdleTime); ok {
+		if ic, ok := t.pool.get(r.key(addr), t.o.Now(), t.o.IdleTime); ok {
 			t.counts.Reused.Add(1)
 			return ic.c, ic.uses, true, nil
 		}
 	}
 	t.counts.Connections.Add(1)
-	c, err := smtpclient.Dial(ctx, addr, host, t.o.Client)
+	c, err := smtpclient.Dial(ctx, addr, host, t.options(r))
 	return c, 0, false, err
 }
 
 // release keeps a connection for the next message, RSET first, or closes it.
-func (t *Transport) release(ctx context.Context, addr netip.AddrPort, c *smtpclient.Conn, uses int) {
+func (t *Transport) release(ctx context.Context, addr poolKey, c *smtpclient.Conn, uses int) {
 	if !c.Usable() || uses >= t.o.ReuseLimit || c.Reset(ctx) != nil {
 		c.Quit()
 		return
@@ -157,13 +197,4 @@ func causeOf(se *smtpclient.Error, err error) error {
 		return se.Err
 	}
 	return err
-}
-
-// tlsText describes a session's TLS for the logs.
-func tlsText(c *smtpclient.Conn) string {
-	st, ok := c.TLS()
-	if !ok {
-		return "plain"
-	}
-	return tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/store"
+	"github.com/qsend/qsend/tls/policy"
 )
 
 // Options configure a Transport.
@@ -54,8 +55,11 @@ type Options struct {
 	// Backoff makes the backoff of a destination that cannot be reached;
 	// nil: exponential from 1 minute to 1 hour with jitter.
 	Backoff func() backoff.BackOff
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// TLS configures outbound TLS: policy, MTA-STS, DANE, plaintext
+	// fallback.
+	TLS    TLSOptions
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -93,6 +97,10 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.TLS.Policy == nil {
+		// Without files or table the engine cannot fail.
+		o.TLS.Policy, _ = policy.New(policy.Options{Logger: o.Logger})
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -106,38 +114,54 @@ type Transport struct {
 	pool     *pool
 	dests    *destinations
 	counts   Counts
+	broken   brokenHosts
+	policy   atomic.Pointer[policy.Engine] // Options.TLS.Policy, replaced by SetPolicy
 	stop     chan struct{}
 	done     chan struct{}
 }
 
 // Counts are the transport's counters, for operators: results by state
-// and reason, and connections made and reused.
+// and reason, sessions by what their TLS proved, and connections made and
+// reused.
 type Counts struct {
 	Connections, Reused atomic.Int64
-	results             sync.Map // "state reason" → *atomic.Int64
+	results             counterMap // "state reason"
+	tls                 counterMap // "class level"
 }
 
 // Results calls fn for every (state, reason) pair counted so far. state
 // is "delivered", "deferred", "failed" or "waited" (put back without an
 // attempt); reason is where it was decided: "dns", "connect", a stage of
 // the SMTP session ("greeting", "helo", "starttls", "mail", "rcpt",
-// "data", "body"), "connection" (lost), "busy", "backoff",
-// "interrupted", or "ok".
-func (c *Counts) Results(fn func(state, reason string, n int64)) {
-	c.results.Range(func(k, v any) bool {
-		state, reason, _ := strings.Cut(k.(string), " ")
-		fn(state, reason, v.(*atomic.Int64).Load())
-		return true
-	})
-}
+// "data", "body"), "connection" (lost), "busy", "backoff", "tls" (a TLS
+// policy failure before connecting), "interrupted", or "ok".
+func (c *Counts) Results(fn func(state, reason string, n int64)) { c.results.each(fn) }
 
-func (c *Counts) add(state, reason string) {
-	key := state + " " + reason
-	v, ok := c.results.Load(key)
+// TLS calls fn for every (class, level) pair of new sessions counted so
+// far: class is "verified" or "unverified" (the certificate would or would
+// not have verified with the policy's or the system's roots, whether or not
+// the level asked), "plain", or "failed" (TLS could not be set up); level
+// is the policy level in force.
+func (c *Counts) TLS(fn func(class, level string, n int64)) { c.tls.each(fn) }
+
+// counterMap counts by a pair of labels.
+type counterMap struct{ m sync.Map } // "a b" → *atomic.Int64
+
+func (c *counterMap) add(a, b string) {
+	key := a + " " + b
+	v, ok := c.m.Load(key)
 	if !ok {
-		v, _ = c.results.LoadOrStore(key, new(atomic.Int64))
+		v, _ = c.m.LoadOrStore(key, new(atomic.Int64))
 	}
 	v.(*atomic.Int64).Add(1)
+}
+
+func (c *counterMap) each(fn func(a, b string, n int64)) {
+	c.m.Range(func(k, v any) bool {
+		a, b, _ := strings.Cut(k.(string), " ")
+		fn(a, b, v.(*atomic.Int64).Load())
+		return true
+	})
 }
 
 // New returns a Transport and starts its janitor, which closes idle
@@ -152,9 +176,14 @@ func New(o Options) *Transport {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	t.policy.Store(o.TLS.Policy)
 	go t.janitor()
 	return t
 }
+
+// SetPolicy replaces the TLS policy engine (a reload); attempts under way
+// keep the one they started with.
+func (t *Transport) SetPolicy(e *policy.Engine) { t.policy.Store(e) }
 
 // Close closes idle connections and stops the janitor.
 func (t *Transport) Close() error {
@@ -176,6 +205,7 @@ func (t *Transport) janitor() {
 			now := t.o.Now()
 			t.pool.sweep(now, t.o.IdleTime)
 			t.dests.forget(now)
+			t.broken.forget(now)
 		}
 	}
 }
@@ -215,7 +245,7 @@ func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Resul
 		if r.NotAttempted {
 			state = "waited"
 		}
-		t.counts.add(state, reasons[i])
+		t.counts.results.add(state, reasons[i])
 	}
 	return results
 }
@@ -240,10 +270,12 @@ func (g *group) settle(p int, state store.RcptState, reason, text string) {
 	g.reasons[p] = reason
 }
 
-// settleRest gives every undecided recipient the same result.
-func (g *group) settleRest(state store.RcptState, reason, text string) {
+// settleRest gives every undecided recipient the same result; tlsPolicy
+// marks a deferral caused by a TLS policy that could not be met.
+func (g *group) settleRest(state store.RcptState, reason, text string, tlsPolicy ...bool) {
 	for _, p := range g.pos {
 		g.settle(p, state, reason, text)
+		g.results[p].TLSPolicy = len(tlsPolicy) > 0 && tlsPolicy[0]
 	}
 	g.pos = nil
 }
@@ -306,22 +338,73 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 	if port == 0 {
 		port = t.o.Port
 	}
-	last, lastReason := noConnection, "connect"
+	last := tried{text: noConnection, reason: "connect"}
+	var brokenAddrs []netip.AddrPort
+	var brokenRoutes []route
+	allBroken := true // every server reached failed the TLS handshake under may
+	sts := t.stsPolicy(ctx, domain, plan)
+	old := g.now.Sub(job.Msg.Born) >= t.o.TLS.PlaintextAfter
 	for _, h := range plan.Hosts {
+		if len(g.pos) == 0 || ctx.Err() != nil {
+			break
+		}
+		dec, err := t.decide(ctx, domain, plan, h, port, sts)
+		if err != nil {
+			// A policy failure before connecting: defer, try the next MX.
+			last = tried{text: policyText(err), reason: "tls", tlsPolicy: true}
+			allBroken = false
+			continue
+		}
+		if dec.Warning != "" {
+			t.o.Logger.Warn("MTA-STS testing: the policy would have deferred", "id", job.Msg.ID, "domain", domain, "mx", h.Name, "err", dec.Warning)
+		}
 		for _, ip := range h.Addrs {
 			if len(g.pos) == 0 || ctx.Err() != nil {
 				break
 			}
-			reached, text, reason := t.tryServer(ctx, g, h.Name, netip.AddrPortFrom(ip, uint16(port)))
-			if reached {
+			addr := netip.AddrPortFrom(ip, uint16(port))
+			r := route{dec: dec, port: port}
+			// A host remembered broken goes plaintext at once for a
+			// message old enough (Postfix's rule; KumoMTA's memory).
+			r.plain = dec.Level == policy.May && old && port != 465 && t.broken.has(ip, g.now)
+			res := t.tryServer(ctx, g, h.Name, addr, r)
+			if res.reached {
 				connectFailed = false
 			}
-			if text != "" {
-				last, lastReason = text, reason
+			if res.text != "" {
+				last = res
+			}
+			if res.broken {
+				brokenAddrs, brokenRoutes = append(brokenAddrs, addr), append(brokenRoutes, r)
+			} else if res.reached {
+				allBroken = false
 			}
 		}
 	}
-	if len(g.pos) > 0 {
-		g.settleRest(store.Deferred, lastReason, last)
+	if len(g.pos) > 0 && allBroken && old && len(brokenAddrs) > 0 && ctx.Err() == nil {
+		// Every server failed the handshake under may and the message
+		// has waited long enough: one attempt in plaintext (Postfix).
+		r := brokenRoutes[0]
+		r.plain = true
+		if res := t.tryServer(ctx, g, r.dec.Host, brokenAddrs[0], r); res.text != "" {
+			last = res
+		}
 	}
+	if len(g.pos) > 0 {
+		g.settleRest(store.Deferred, last.reason, last.text, last.tlsPolicy)
+	}
+}
+
+// policyText is the deferral text of a TLS policy failure before
+// connecting.
+func policyText(err error) string {
+	text := err.Error()
+	var f *policy.Failure
+	if errors.As(err, &f) {
+		text = f.Text
+	}
+	if !strings.HasSuffix(text, ".") {
+		text += "."
+	}
+	return text + "\n"
 }

@@ -22,8 +22,29 @@ func LoadPool(path string) (*x509.CertPool, error) {
 
 // parsePool does LoadPool's work on the file's bytes.
 func parsePool(name string, data []byte) (*x509.CertPool, error) {
+	certs, err := parseCerts(name, data)
+	if err != nil {
+		return nil, err
+	}
 	pool := x509.NewCertPool()
-	n := 0
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// LoadCerts reads the certificates of a PEM file, with LoadPool's rules.
+func LoadCerts(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseCerts(path, data)
+}
+
+// parseCerts returns the certificates of PEM data; name is the file.
+func parseCerts(name string, data []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
 	for rest := data; ; {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
@@ -33,17 +54,16 @@ func parsePool(name string, data []byte) (*x509.CertPool, error) {
 		if b.Type != "CERTIFICATE" {
 			continue
 		}
-		n++
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: certificate %d: %w", name, n, err)
+			return nil, fmt.Errorf("%s: certificate %d: %w", name, len(certs)+1, err)
 		}
-		pool.AddCert(c)
+		certs = append(certs, c)
 	}
-	if n == 0 {
+	if len(certs) == 0 {
 		return nil, fmt.Errorf("%s: %w", name, ErrNoCertificate)
 	}
-	return pool, nil
+	return certs, nil
 }
 
 // PoolCache keeps CA files parsed. Load stats the file on every call, as

@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/qsend/qsend/config"
+	"github.com/qsend/qsend/delivery/remote"
+	"github.com/qsend/qsend/mx"
+	"github.com/qsend/qsend/store"
+	"github.com/qsend/qsend/tls/certfile"
+	"github.com/qsend/qsend/tls/ciphers"
+	"github.com/qsend/qsend/tls/mtasts"
+	"github.com/qsend/qsend/tls/policy"
+)
+
+// TLSPolicy builds the outbound TLS policy engine from the configuration:
+// qmail-tls's files in control_dir, the tls.policy table, the default
+// level and minimum version, clientcert.pem and tlsclientciphers. Every
+// error names the key or file at fault, and stops the daemon before it
+// touches the queue.
+func TLSPolicy(cfg *config.Config, log *slog.Logger) (*policy.Engine, error) {
+	o := policy.Options{ControlDir: cfg.ControlDir, ClientCert: cfg.TLSClientCert, Logger: log, Table: map[string]policy.Rule{}}
+	var err error
+	// Empty values (a Config not made by config.Load) leave policy's
+	// defaults: may, TLS 1.2.
+	if cfg.TLSDefaultLevel != "" {
+		if o.Default, err = policy.ParseLevel(cfg.TLSDefaultLevel); err != nil {
+			return nil, fmt.Errorf("tls.default_level (%s): %w", cfg.Origin("tls.default_level"), err)
+		}
+	}
+	if cfg.TLSMinVersion != "" {
+		if o.MinVersion, err = ciphers.ParseVersion(cfg.TLSMinVersion); err != nil {
+			return nil, fmt.Errorf("tls.min_version (%s): %w", cfg.Origin("tls.min_version"), err)
+		}
+	}
+	// qmail-semantics.md §1.7: the lines of tlsclientciphers joined with ":".
+	if o.ClientCiphers, err = ciphers.Parse(strings.Join(cfg.TLSClientCiphers, ":")); err != nil {
+		return nil, fmt.Errorf("tlsclientciphers (%s): %w", cfg.Origin("tlsclientciphers"), err)
+	}
+	for _, r := range cfg.TLSPolicy {
+		rule, err := policy.CompileRule(r.Destination, policy.RuleSpec{Level: r.Level, CAFile: r.CAFile, MinVersion: r.MinVersion,
+			Ciphers: r.Ciphers, ServerName: r.ServerName, Match: r.Match, Pins: r.Pins})
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s)", err, cfg.Origin("tls.policy"))
+		}
+		o.Table[r.Destination] = rule
+	}
+	if cfg.TLSMTASTSCA != "" {
+		// The same CAs verify certificates under MTA-STS and the table's
+		// verify and secure levels without a ca_file.
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		certs, err := certfile.LoadCerts(cfg.TLSMTASTSCA)
+		if err != nil {
+			return nil, fmt.Errorf("tls.mta_sts_ca (%s): %w", cfg.Origin("tls.mta_sts_ca"), err)
+		}
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+		o.RootCAs = pool
+	}
+	return policy.New(o)
+}
+
+// stsResolver builds the MTA-STS resolver: TXT records and the policy
+// host's addresses come from the configured DNS resolvers, policies are
+// kept in the queue file.
+func stsResolver(cfg *config.Config, r *mx.Resolver, st *store.Store, log *slog.Logger) (*mtasts.Resolver, error) {
+	if cfg.TLSMTASTS != "on" {
+		return nil, nil
+	}
+	o := mtasts.Options{TXT: r.TXT, Cache: stsCache{st}, Logger: log}
+	if cfg.TLSMTASTSCA != "" {
+		certs, err := certfile.LoadCerts(cfg.TLSMTASTSCA)
+		if err != nil {
+			return nil, fmt.Errorf("tls.mta_sts_ca (%s): %w", cfg.Origin("tls.mta_sts_ca"), err)
+		}
+		o.RootCAs = certs
+	}
+	o.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		ips, err := r.Addrs(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		var d net.Dialer
+		var last error
+		for _, ip := range ips {
+			c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+			if err == nil {
+				return c, nil
+			}
+			last = err
+		}
+		return nil, last
+	}
+	return mtasts.New(o)
+}
+
+// RemoteTLS maps the configuration onto remote delivery's TLS options.
+func RemoteTLS(cfg *config.Config, e *policy.Engine, sts *mtasts.Resolver) remote.TLSOptions {
+	return remote.TLSOptions{Policy: e, STS: sts, DANE: cfg.TLSDANE == "on",
+		PlaintextAfter: cfg.TLSPlaintextAfter, RememberBroken: cfg.TLSRememberBroken}
+}
+
+// trustedResolvers parses dns.trusted_resolvers (host:port or a bare
+// address) into addresses.
+func trustedResolvers(cfg *config.Config) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, s := range cfg.DNSTrustedResolvers {
+		host := s
+		if h, _, err := net.SplitHostPort(s); err == nil {
+			host = h
+		}
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return nil, fmt.Errorf("dns.trusted_resolvers (%s): %q is not an IP address", cfg.Origin("dns.trusted_resolvers"), s)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

@@ -195,3 +195,27 @@ func TestTcprulesCompat(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkGet(b *testing.B) {
+	records := make([][2][]byte, 100000)
+	for i := range records {
+		records[i] = rec(fmt.Sprintf("domain%d.example", i), "")
+	}
+	path := filepath.Join(b.TempDir(), "morercpthosts.cdb")
+	if err := WriteFile(path, records, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	db, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for _, key := range []string{"domain4242.example", "absent.example"} {
+		b.Run(key, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				db.Get([]byte(key))
+			}
+		})
+	}
+}

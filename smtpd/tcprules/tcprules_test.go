@@ -288,3 +288,26 @@ func TestOpenMissing(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNotExist", err)
 	}
 }
+
+// BenchmarkLookup is the worst common case: a client that matches only the
+// default rule, so every key is tried.
+func BenchmarkLookup(b *testing.B) {
+	entries, err := ParseRules(strings.NewReader(sampleRules), "rules")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "rules.cdb")
+	if err := CompileFile(path, entries); err != nil {
+		b.Fatal(err)
+	}
+	db, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ip := netip.MustParseAddr("203.0.113.77")
+	b.ReportAllocs()
+	for b.Loop() {
+		db.Lookup(ip, "", "")
+	}
+}

@@ -69,6 +69,7 @@ type Rejection struct {
 	Err error
 }
 
+// Error returns the reason.
 func (r *Rejection) Error() string { return r.Reason }
 
 // Unwrap returns the underlying verification error.

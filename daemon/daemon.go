@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 			return fmt.Errorf("metrics.listen: %w", err)
 		}
 	}
-	if d.sts, err = stsResolver(cfg, d.derived.resolver, d.store, log); err != nil {
+	if d.sts, err = STSResolver(cfg, d.derived.resolver, stsCache{d.store}, log); err != nil {
 		return err
 	}
 	d.remote = remote.New(RemoteOptions(cfg, d.derived.resolver, RemoteTLS(cfg, d.derived.tls, d.sts), log))

@@ -12,7 +12,6 @@ import (
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/delivery/remote"
 	"github.com/qsend/qsend/mx"
-	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/certfile"
 	"github.com/qsend/qsend/tls/ciphers"
 	"github.com/qsend/qsend/tls/mtasts"
@@ -70,14 +69,15 @@ func TLSPolicy(cfg *config.Config, log *slog.Logger) (*policy.Engine, error) {
 	return policy.New(o)
 }
 
-// stsResolver builds the MTA-STS resolver: TXT records and the policy
-// host's addresses come from the configured DNS resolvers, policies are
-// kept in the queue file.
-func stsResolver(cfg *config.Config, r *mx.Resolver, st *store.Store, log *slog.Logger) (*mtasts.Resolver, error) {
+// STSResolver builds the MTA-STS resolver, nil when tls.mta_sts is off:
+// TXT records and the policy host's addresses come from the configured
+// DNS resolvers, policies are kept in cache (the daemon's is the queue
+// file; `qsend tls-probe` uses an mtasts.MemoryCache).
+func STSResolver(cfg *config.Config, r *mx.Resolver, cache mtasts.Cache, log *slog.Logger) (*mtasts.Resolver, error) {
 	if cfg.TLSMTASTS != "on" {
 		return nil, nil
 	}
-	o := mtasts.Options{TXT: r.TXT, Cache: stsCache{st}, Logger: log}
+	o := mtasts.Options{TXT: r.TXT, Cache: cache, Logger: log}
 	if cfg.TLSMTASTSCA != "" {
 		certs, err := certfile.LoadCerts(cfg.TLSMTASTSCA)
 		if err != nil {

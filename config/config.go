@@ -126,7 +126,6 @@ type Config struct {
 	BadRcptToNoRelay   []string
 	TLSClientCiphers   []string // lines; joined with ":" (qmail-semantics.md §1.7)
 	TLSServerCiphers   []string
-	TLSClients         []string // nil when neither file nor key exists
 
 	origins map[string]string // key → where its value came from
 }

@@ -154,11 +154,13 @@ var keys = []keyDef{
 	// qregex's norelay variants (qmail-semantics.md §2.4).
 	{name: "badmailfromnorelay", kind: kList, control: true, field: func(c *Config) any { return &c.BadMailFromNoRelay }},
 	{name: "badrcpttonorelay", kind: kList, control: true, field: func(c *Config) any { return &c.BadRcptToNoRelay }},
-	// qmail-tls's control files (qmail-semantics.md §1.7, §2.2, §2.3):
-	// cipher strings are all lines joined with ":".
+	// qmail-tls's cipher control files (qmail-semantics.md §1.7, §2.2):
+	// all lines joined with ":". tlsclients, clientca.pem, clientcrl.pem,
+	// servercert.pem and tlshosts/ are read from control_dir by the TLS
+	// code itself whenever they change (tls/certrelay, tls/certfile,
+	// tls/policy), so they have no keys of their own.
 	{name: "tlsclientciphers", kind: kList, control: true, field: func(c *Config) any { return &c.TLSClientCiphers }},
 	{name: "tlsserverciphers", kind: kList, control: true, field: func(c *Config) any { return &c.TLSServerCiphers }},
-	{name: "tlsclients", kind: kList, control: true, field: func(c *Config) any { return &c.TLSClients }},
 }
 
 // keyByName returns the definition of the key name.

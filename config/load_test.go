@@ -102,7 +102,6 @@ func TestDefaults(t *testing.T) {
 		{"badrcpttonorelay", "", "default"},
 		{"tlsclientciphers", "", "default"},
 		{"tlsserverciphers", "", "default"},
-		{"tlsclients", "", "default"},
 	}
 	if len(tests) != len(keys) {
 		t.Errorf("%d keys tested, %d in the table", len(tests), len(keys))

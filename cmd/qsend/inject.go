@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake/inject"
 	"github.com/qsend/qsend/intake/qq"
 )
@@ -106,16 +104,7 @@ func (a *app) inject(args []string, env map[string]string, stdin io.Reader) erro
 		}
 		return nil
 	}
-	q := qq.Queue{
-		Layout:  ctl.LayoutOf(cfg.StateDir),
-		Program: env["QMAILQUEUE"], // unset or empty: straight into the queue
-		// qmail-inject runs QMAILQUEUE from qmail's home, the directory
-		// above control/ (qmail-semantics.md §4.4).
-		Dir:    filepath.Dir(cfg.ControlDir),
-		Env:    environList(env),
-		Stderr: a.stderr,
-		PID:    os.Getpid(),
-	}
+	q := queueFor(cfg, env, a.stderr).q
 	ctx, cancel := context.WithTimeout(context.Background(), qmailQueueTimeout)
 	defer cancel()
 	if _, err := q.Put(ctx, msg.Envelope, msg.Reader()); err != nil {

@@ -37,6 +37,7 @@ var argv0Commands = map[string][]string{
 	"qmail-qstat":  {"queue", "stat"},
 	"mailq":        {"queue", "list"},
 	"qmail-inject": {"inject"},
+	"qmail-smtpd":  {"smtpd"},
 	"sendmail":     {"sendmail"},
 	"newaliases":   {"sendmail", "-bi"},
 }
@@ -87,7 +88,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	config.AddFlags(root.PersistentFlags())
 	a.root = root
-	root.AddCommand(a.daemonCmd(), a.qmailQueueCmd(), a.queueCmd(), a.configCmd(), a.injectCmd(), a.sendmailCmd())
+	root.AddCommand(a.daemonCmd(), a.qmailQueueCmd(), a.queueCmd(), a.configCmd(), a.injectCmd(), a.sendmailCmd(), a.smtpdCmd())
 	return root
 }
 

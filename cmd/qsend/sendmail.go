@@ -65,9 +65,7 @@ func (a *app) runCommand(path ...string) error {
 // sendmailSMTP runs sendmail -bs: one SMTP session on stdin and a.stdout
 // with env, where qmail's sendmail has set RELAYCLIENT, DATABYTES=0 and a
 // 127.0.0.1 TCP environment unless PROTO was set (qmail-semantics.md
-// §5.4). The SMTP server is not part of this command yet.
+// §5.4).
 func sendmailSMTP(a *app, env map[string]string, stdin io.Reader) error {
-	_, _ = env, stdin
-	fmt.Fprintln(a.stderr, "sendmail: -bs is not available")
-	return exitf(inject.ExitPermanent, "")
+	return a.smtpSession(env, stdin, a.stdout)
 }

@@ -30,6 +30,8 @@ import (
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/mx"
+	"github.com/qsend/qsend/smtpd"
+	"github.com/qsend/qsend/smtpd/setup"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/mtasts"
 	"github.com/qsend/qsend/tls/policy"
@@ -63,7 +65,11 @@ type Daemon struct {
 	derived  derived
 	remote   *remote.Transport
 	sts      *mtasts.Resolver // nil when tls.mta_sts is off
-	metrics  net.Listener     // nil when metrics.listen is empty
+
+	smtp          *smtpd.Server // the listeners' server
+	smtpBuilt     *setup.Built  // what smtp's options hold open
+	smtpListeners []smtpListener
+	metrics       net.Listener // nil when metrics.listen is empty
 }
 
 // derived is what the daemon builds from the configuration and that can
@@ -147,41 +153,59 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		return err
 	}
 	defer d.store.Close()
+	// Signals are caught from before the control socket exists: whoever
+	// sees the socket may signal the daemon.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGALRM, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	ln, err := listen(d.layout.Socket, a.gid)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(d.layout.Socket)
+	// Until run owns them, what is opened here is closed on an error.
+	opened := []io.Closer{ln}
+	fail := func(err error) error {
+		for _, c := range opened {
+			c.Close()
+		}
+		return err
+	}
 	trigger, err := os.OpenFile(d.layout.Trigger, os.O_RDWR, 0) // O_RDWR: never blocks, never EOF
 	if err != nil {
-		ln.Close()
-		return fmt.Errorf("opening the trigger %s: %w", d.layout.Trigger, err)
+		return fail(fmt.Errorf("opening the trigger %s: %w", d.layout.Trigger, err))
 	}
+	opened = append(opened, trigger)
 	if cfg.MetricsListen != "" {
 		if d.metrics, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
-			ln.Close()
-			trigger.Close()
-			return fmt.Errorf("metrics.listen: %w", err)
+			return fail(fmt.Errorf("metrics.listen: %w", err))
 		}
+		opened = append(opened, d.metrics)
+	}
+	if d.smtp, d.smtpBuilt, err = d.smtpServer(cfg); err != nil {
+		return fail(err)
+	}
+	defer d.smtpBuilt.Close()
+	if d.smtpListeners, err = listenSMTP(cfg); err != nil {
+		return fail(err)
+	}
+	for _, l := range d.smtpListeners {
+		opened = append(opened, l.ln)
 	}
 	if d.sts, err = STSResolver(cfg, d.derived.resolver, stsCache{d.store}, log); err != nil {
-		return err
+		return fail(err)
 	}
 	d.remote = remote.New(RemoteOptions(cfg, d.derived.resolver, RemoteTLS(cfg, d.derived.tls, d.sts), log))
 	defer d.remote.Close()
 	d.sched = delivery.New(d.schedulerOptions(cfg))
 	stats, _ := d.store.Stats()
 	log.Info("qsend daemon started", "state_dir", cfg.StateDir, "messages", stats.Messages, "pid", os.Getpid())
-	return d.run(ctx, ln, trigger)
+	return d.run(ctx, ln, trigger, sigs)
 }
 
 // run is the event loop: it owns every goroutine it starts and returns
 // after all of them have stopped.
-func (d *Daemon) run(ctx context.Context, ln *net.UnixListener, trigger *os.File) error {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGALRM, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-
+func (d *Daemon) run(ctx context.Context, ln *net.UnixListener, trigger *os.File, sigs <-chan os.Signal) error {
 	work, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	var wg sync.WaitGroup
@@ -199,6 +223,15 @@ func (d *Daemon) run(ctx context.Context, ln *net.UnixListener, trigger *os.File
 		// RFC 8461 §5.1: refresh cached policies before they expire.
 		wg.Add(1)
 		go func() { defer wg.Done(); d.sts.Run(work) }()
+	}
+	for _, l := range d.smtpListeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.smtp.Serve(work, l.ln, l.mode); err != nil {
+				d.log.Error("SMTP listener stopped", "listen", l.ln.Addr().String(), "err", err)
+			}
+		}()
 	}
 
 	var runErr error

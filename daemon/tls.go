@@ -26,17 +26,15 @@ import (
 func TLSPolicy(cfg *config.Config, log *slog.Logger) (*policy.Engine, error) {
 	o := policy.Options{ControlDir: cfg.ControlDir, ClientCert: cfg.TLSClientCert, Logger: log, Table: map[string]policy.Rule{}}
 	var err error
-	// Empty values (a Config not made by config.Load) leave policy's
-	// defaults: may, TLS 1.2.
+	// An empty level (a Config not made by config.Load) leaves policy's
+	// default, may.
 	if cfg.TLSDefaultLevel != "" {
 		if o.Default, err = policy.ParseLevel(cfg.TLSDefaultLevel); err != nil {
 			return nil, fmt.Errorf("tls.default_level (%s): %w", cfg.Origin("tls.default_level"), err)
 		}
 	}
-	if cfg.TLSMinVersion != "" {
-		if o.MinVersion, err = ciphers.ParseVersion(cfg.TLSMinVersion); err != nil {
-			return nil, fmt.Errorf("tls.min_version (%s): %w", cfg.Origin("tls.min_version"), err)
-		}
+	if o.MinVersion, err = ciphers.ParseVersion(cfg.TLSMinVersion); err != nil {
+		return nil, fmt.Errorf("tls.min_version (%s): %w", cfg.Origin("tls.min_version"), err)
 	}
 	// qmail-semantics.md §1.7: the lines of tlsclientciphers joined with ":".
 	if o.ClientCiphers, err = ciphers.Parse(strings.Join(cfg.TLSClientCiphers, ":")); err != nil {

@@ -119,6 +119,9 @@ func (s *site) writeRawConfig(extra string) {
 	if !strings.Contains(extra, "dns:") {
 		extra = "dns:\n  resolvers: [\"127.0.0.1:9\"]\n" + extra
 	}
+	if !strings.Contains("\n"+extra, "\nsmtpd:") { // no listener unless the test wants one
+		extra = "smtpd:\n  listen: []\n" + extra
+	}
 	if !strings.Contains("\n"+extra, "\nlocal:") { // local mail never goes to a real home
 		extra = fmt.Sprintf("local:\n  maildir: %s/mail/{user}/Maildir/\n", s.dir) + extra
 	}

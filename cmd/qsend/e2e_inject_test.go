@@ -212,16 +212,20 @@ func TestSendmailModes(t *testing.T) {
 	if out, errOut, code := s.run("", "newaliases"); code != 0 || out != "" || errOut != "" {
 		t.Fatalf("newaliases: exit %d %q %q", code, out, errOut)
 	}
-	if _, errOut, code := s.run("", "sendmail", "-bs"); code != 100 || errOut != "sendmail: -bs is not available\n" {
-		t.Fatalf("sendmail -bs: exit %d %q", code, errOut)
+	// qmail-semantics.md §5.4: -bs is an SMTP session with relaying
+	// allowed.
+	session := "HELO client\r\nMAIL FROM:<cron@test.example>\r\nRCPT TO:<far@elsewhere.example>\r\nDATA\r\nSubject: bs\r\n\r\nhello\r\n.\r\nQUIT\r\n"
+	if out, errOut, code := s.run(session, "sendmail", "-bs"); code != 0 || !strings.Contains(out, "\r\n250 ok ") || !strings.HasSuffix(out, "221 test.example\r\n") {
+		t.Fatalf("sendmail -bs: exit %d\n%s%s", code, out, errOut)
 	}
+	// The -bs message joins the one queued above.
 	printed, _, code := s.runEnv([]string{"USER=alice", "QMAILINJECT=c", "NAME=Alice"}, "To: bob\n\nbody", "qsend", "inject", "-n", "-f", "b@x.example")
 	re := regexp.MustCompile(`^Return-Path: <b@x\.example>\nDate: .*\nMessage-ID: <.*>\nFrom: alice@test\.example \(Alice\)\nTo: bob@test\.example\n\nbody\n$`)
 	if code != 0 || !re.MatchString(printed) {
 		t.Fatalf("inject -n: exit %d:\n%s", code, printed)
 	}
-	if got := s.listJSON(); len(got) != 1 {
-		t.Fatalf("inject -n queued a message: %d in the queue", len(got))
+	if got := s.listJSON(); len(got) != 2 {
+		t.Fatalf("inject -n queued a message: %d in the queue, want 2", len(got))
 	}
 
 	// qsend's own flags may come before qmail-inject's options.

@@ -104,7 +104,7 @@ func (a *app) inject(args []string, env map[string]string, stdin io.Reader) erro
 		}
 		return nil
 	}
-	q := queueFor(cfg, env, a.stderr).q
+	q := queueFor(cfg, env, a.stderr)
 	ctx, cancel := context.WithTimeout(context.Background(), qmailQueueTimeout)
 	defer cancel()
 	if _, err := q.Put(ctx, msg.Envelope, msg.Reader()); err != nil {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/daemon/ctl"
-	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/qq"
 	"github.com/qsend/qsend/smtpd"
 	"github.com/qsend/qsend/smtpd/setup"
@@ -70,21 +69,13 @@ func (a *app) smtpSession(env map[string]string, in io.Reader, out io.Writer) er
 // queueFor is how a command queues a message: through QMAILQUEUE from env
 // when it is set, run from qmail's home, the directory above control_dir
 // (qmail-semantics.md §4.4), else through the daemon or the maildrop.
-func queueFor(cfg *config.Config, env map[string]string, stderr io.Writer) qqQueue {
-	return qqQueue{qq.Queue{
+func queueFor(cfg *config.Config, env map[string]string, stderr io.Writer) qq.Queue {
+	return qq.Queue{
 		Layout:  ctl.LayoutOf(cfg.StateDir),
 		Program: env["QMAILQUEUE"],
 		Dir:     filepath.Dir(cfg.ControlDir),
 		Env:     environList(env),
 		Stderr:  stderr,
 		PID:     os.Getpid(),
-	}}
-}
-
-// qqQueue is a qq.Queue as smtpd's Queue.
-type qqQueue struct{ q qq.Queue }
-
-func (q qqQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {
-	_, err := q.q.Put(ctx, env, body)
-	return err
+	}
 }

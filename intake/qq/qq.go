@@ -158,3 +158,10 @@ func Text(err error) (text string, permanent bool) {
 	}
 	return intake.Describe(intake.ExitCode(err))
 }
+
+// Enqueue is Put without the receipt, so that a Queue is the SMTP
+// server's queue (smtpd.Queue) as it is qmail-smtpd's.
+func (q Queue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {
+	_, err := q.Put(ctx, env, body)
+	return err
+}

@@ -82,14 +82,17 @@ func Options(cfg *config.Config, q smtpd.Queue, log *slog.Logger) (*Built, error
 		return nil, err
 	}
 	if o.TLS, err = serverTLS(cfg, log); err != nil {
+		b.Close()
 		return nil, err
 	}
-	relay, err := certrelay.New(certrelay.Options{ControlDir: cfg.ControlDir, ClientCA: cfg.TLSClientCA, ClientCRL: cfg.TLSClientCRL, Logger: log})
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("tlsclients: %w", err)
+	if cfg.ControlDir != "" {
+		relay, err := certrelay.New(certrelay.Options{ControlDir: cfg.ControlDir, ClientCA: cfg.TLSClientCA, ClientCRL: cfg.TLSClientCRL, Logger: log})
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("tlsclients: %w", err)
+		}
+		o.CertRelay = relay
 	}
-	o.CertRelay = relay
 	if o.Auth, err = passwordChecker(cfg); err != nil {
 		b.Close()
 		return nil, err

@@ -50,12 +50,15 @@ func VersionName(v uint16) string {
 // ParseVersion reads a protocol version for a minimum-version setting:
 // "TLSv1.2" as OpenSSL and Postfix write it, or "TLS1.2" or "1.2"; case
 // does not matter. TLSv1 and TLSv1.1 are accepted, SSLv3 is not (Go does
-// not implement it).
+// not implement it). An empty string is 0: crypto/tls's default minimum,
+// TLS 1.2.
 func ParseVersion(s string) (uint16, error) {
 	v := strings.ToLower(strings.TrimSpace(s))
 	v = strings.TrimPrefix(v, "tls")
 	v = strings.TrimPrefix(v, "v")
 	switch v {
+	case "":
+		return 0, nil
 	case "1", "1.0":
 		return tls.VersionTLS10, nil
 	case "1.1":

@@ -1,0 +1,81 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/qsend/qsend/config"
+	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/intake/qq"
+	"github.com/qsend/qsend/smtpd"
+	"github.com/qsend/qsend/smtpd/setup"
+	"github.com/qsend/qsend/store"
+)
+
+// smtpListener is one open smtpd.listen socket.
+type smtpListener struct {
+	ln   net.Listener
+	mode smtpd.Mode
+}
+
+// listenSMTP opens the smtpd.listen sockets; on an error none stays open.
+func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
+	modes := map[string]smtpd.Mode{"smtp": smtpd.ModeSMTP, "submission": smtpd.ModeSubmission, "smtps": smtpd.ModeSMTPS}
+	var out []smtpListener
+	for _, l := range cfg.SMTPDListen {
+		ln, err := net.Listen("tcp", l.Address)
+		if err != nil {
+			for _, o := range out {
+				o.ln.Close()
+			}
+			return nil, fmt.Errorf("smtpd.listen (%s): %w", cfg.Origin("smtpd.listen"), err)
+		}
+		out = append(out, smtpListener{ln: ln, mode: modes[l.Mode]})
+	}
+	return out, nil
+}
+
+// smtpServer builds the listeners' SMTP server. Accepted messages go
+// into the queue directly, or through smtpd.qmailqueue when it is set (a
+// content filter such as simscan, qmail-semantics.md §4.4).
+func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *setup.Built, error) {
+	var q smtpd.Queue = storeQueue{d}
+	if cfg.SMTPDQmailQueue != "" {
+		q = qq.Queue{Program: cfg.SMTPDQmailQueue, Dir: filepath.Dir(cfg.ControlDir), Layout: d.layout, PID: os.Getpid()}
+	}
+	built, err := setup.Options(cfg, q, d.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := smtpd.NewServer(built.Options)
+	if err != nil {
+		built.Close()
+		return nil, nil, err
+	}
+	return srv, built, nil
+}
+
+// storeQueue queues the listeners' messages in the daemon's own store,
+// with the Received line qmail-queue writes for qmail-smtpd's messages
+// (qmail-semantics.md §4.1: "invoked from network").
+type storeQueue struct{ d *Daemon }
+
+func (q storeQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {
+	if err := intake.Validate(env); err != nil {
+		return err
+	}
+	now := time.Now()
+	pid := os.Getpid()
+	msg := store.NewMessage{Sender: env.Sender, Recipients: env.Recipients, Born: now,
+		Intake: store.Intake{Protocol: "smtp", UID: -1, PID: pid}}
+	_, err := q.d.enqueue(ctx, msg, intake.Received(pid, "from network", now), body)
+	if err != nil {
+		return intake.Errorf(queueExit(err), "queueing the message: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package remote
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/store"
+	"github.com/qsend/qsend/tls/certfile/certtest"
+	"github.com/qsend/qsend/tls/policy"
+)
+
+// probeCase is one server and control directory, and what Probe must
+// report for mx.example.test at 127.0.0.2.
+type probeCase struct {
+	name    string
+	tls     bool                                // the server offers STARTTLS
+	reply   func(cmd, arg string) (int, string) // the server's scripted replies
+	files   func(dir string, right, wrong *certtest.CA)
+	level   string
+	source  string
+	offered bool
+	onTLS   bool
+	verdict string // prefix
+	class   string
+	action  string // prefix; "deliver" or "defer: ..."
+}
+
+func TestProbe(t *testing.T) {
+	pem := func(ca func(right, wrong *certtest.CA) *certtest.CA) func(string, *certtest.CA, *certtest.CA) {
+		return func(dir string, right, wrong *certtest.CA) {
+			ca(right, wrong).WritePEM(t, filepath.Join(dir, "tlshosts", "mx.example.test.pem"))
+		}
+	}
+	rightCA := func(right, _ *certtest.CA) *certtest.CA { return right }
+	wrongCA := func(_, wrong *certtest.CA) *certtest.CA { return wrong }
+	cases := []probeCase{
+		{
+			name: "verified pem", tls: true, files: pem(rightCA),
+			level: "verify", source: "tlshosts/mx.example.test.pem", offered: true, onTLS: true,
+			verdict: VerdictOK, class: policy.Verified, action: ActionDeliver,
+		},
+		{
+			name: "wrong CA", tls: true, files: pem(wrongCA),
+			level: "verify", source: "tlshosts/mx.example.test.pem", offered: true, onTLS: true,
+			verdict: "TLS unable to verify server with control/tlshosts/mx.example.test.pem: unable to get local issuer certificate",
+			class:   "failed",
+			action:  "defer: TLS unable to verify server with control/tlshosts/mx.example.test.pem: unable to get local issuer certificate; connected to 127.0.0.2.",
+		},
+		{
+			name: "no STARTTLS with a pem", tls: false, files: pem(rightCA),
+			level: "verify", source: "tlshosts/mx.example.test.pem", offered: false, onTLS: false,
+			verdict: VerdictNoTLS, class: "failed",
+			action: "defer: No TLS achieved while control/tlshosts/mx.example.test.pem exists; connecting to 127.0.0.2.",
+		},
+		{
+			name: "STARTTLS refused with a pem", tls: true, files: pem(rightCA),
+			reply: func(cmd, _ string) (int, string) {
+				if cmd == "STARTTLS" {
+					return 454, "4.7.0 TLS not available due to temporary reason"
+				}
+				return 0, ""
+			},
+			level: "verify", source: "tlshosts/mx.example.test.pem", offered: true, onTLS: false,
+			verdict: VerdictNoTLS, class: "failed",
+			action: "defer: STARTTLS rejected while control/tlshosts/mx.example.test.pem exists; connecting to 127.0.0.2.\n" +
+				"Remote host said: 454 4.7.0 TLS not available due to temporary reason",
+		},
+		{
+			name: "notlshosts", tls: true,
+			files: func(dir string, _, _ *certtest.CA) {
+				probeWriteFile(t, filepath.Join(dir, "notlshosts", "mx.example.test"), "")
+			},
+			level: "none", source: "notlshosts/mx.example.test", offered: true, onTLS: false,
+			verdict: VerdictNoTLS, class: "plain", action: ActionDeliver,
+		},
+		{
+			name: "default may", tls: true, files: func(string, *certtest.CA, *certtest.CA) {},
+			level: "may", source: "default", offered: true, onTLS: true,
+			verdict: VerdictNoCheck + " (may)", class: policy.Unverified, action: ActionDeliver,
+		},
+		{
+			name: "default may without STARTTLS", tls: false, files: func(string, *certtest.CA, *certtest.CA) {},
+			level: "may", source: "default", offered: false, onTLS: false,
+			verdict: VerdictNoTLS, class: "plain", action: ActionDeliver,
+		},
+	}
+	right := certtest.NewCA(t, "Right CA")
+	wrong := certtest.NewCA(t, "Wrong CA")
+	leaf := right.Issue(t, certtest.Options{CommonName: "mx.example.test", DNSNames: []string{"mx.example.test"}})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.dns.Add("example.test. 60 IN MX 10 mx.example.test.", "mx.example.test. 60 IN A 127.0.0.2")
+			cfg := smtptest.Config{Reply: c.reply}
+			if c.tls {
+				cfg.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}
+			}
+			srv := w.server("127.0.0.2", cfg)
+			dir := t.TempDir()
+			for _, d := range []string{"tlshosts", "notlshosts"} {
+				if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.files(dir, right, wrong)
+			eng, err := policy.New(policy.Options{ControlDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			rep := runProbe(t, w.transport(Options{TLS: TLSOptions{Policy: eng}}), "Example.Test.")
+			if rep.Domain != "example.test" || rep.Port != w.port || rep.STS != nil || len(rep.Hosts) != 1 {
+				t.Fatalf("report %+v", rep)
+			}
+			h := rep.Hosts[0]
+			if h.Host != "mx.example.test" || h.Pref != 10 || h.Addr != srv.Addr().String() || !h.Connected {
+				t.Errorf("host %q pref %d addr %q connected %v", h.Host, h.Pref, h.Addr, h.Connected)
+			}
+			if h.Level != c.level || h.Source != c.source || h.PolicyError != "" {
+				t.Errorf("policy %q from %q (%q), want %q from %q", h.Level, h.Source, h.PolicyError, c.level, c.source)
+			}
+			if h.StartTLSOffered != c.offered || h.TLS != c.onTLS {
+				t.Errorf("STARTTLS offered %v, TLS %v; want %v, %v", h.StartTLSOffered, h.TLS, c.offered, c.onTLS)
+			}
+			if !strings.HasPrefix(h.Verdict, c.verdict) || h.Class != c.class {
+				t.Errorf("verdict %q class %q, want %q %q", h.Verdict, h.Class, c.verdict, c.class)
+			}
+			if h.Action != c.action {
+				t.Errorf("action %q\nwant   %q", h.Action, c.action)
+			}
+			if rep.Deliverable() != (c.action == ActionDeliver) {
+				t.Errorf("Deliverable %v with action %q", rep.Deliverable(), h.Action)
+			}
+			if c.onTLS {
+				probeCheckChain(t, h, leaf)
+			} else if h.Version != "" || len(h.Chain) > 0 {
+				t.Errorf("TLS details without TLS: %q %v", h.Version, h.Chain)
+			}
+			probeNoMail(t, srv)
+
+			// Delivery, on a transport of its own, stores exactly the
+			// text the probe announced.
+			res := deliver(w.transport(Options{TLS: TLSOptions{Policy: eng}}), job(1, "a@sender.test", "b@example.test"))
+			if c.action == ActionDeliver {
+				want(t, res, 0, store.Delivered, "127.0.0.2 accepted message.")
+			} else if res[0].State != store.Deferred || ActionDefer+strings.TrimSuffix(res[0].Text, "\n") != c.action {
+				t.Errorf("delivery: %v %q, the probe said %q", res[0].State, res[0].Text, c.action)
+			}
+		})
+	}
+}
+
+// TestProbeServers: every address of every MX in delivery's order, each
+// with its own outcome; a server that cannot be reached defers with
+// qmail-remote's text; a pem that does not load defers before connecting.
+func TestProbeServers(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Add("example.test. 60 IN MX 10 mx1.example.test.", "example.test. 60 IN MX 20 mx2.example.test.",
+		"example.test. 60 IN MX 30 mx3.example.test.",
+		"mx1.example.test. 60 IN A 127.0.0.2", // nothing listens there
+		"mx2.example.test. 60 IN A 127.0.0.3", "mx3.example.test. 60 IN A 127.0.0.4")
+	ca := certtest.NewCA(t, "CA")
+	srv3 := w.server("127.0.0.3", smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{
+		ca.Issue(t, certtest.Options{CommonName: "mx2.example.test", DNSNames: []string{"mx2.example.test"}}).TLS()}}})
+	srv4 := w.server("127.0.0.4", smtptest.Config{})
+	dir := t.TempDir()
+	probeWriteFile(t, filepath.Join(dir, "tlshosts", "mx3.example.test.pem"), "not a certificate\n")
+	eng, err := policy.New(policy.Options{ControlDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := runProbe(t, w.transport(Options{TLS: TLSOptions{Policy: eng}}), "example.test")
+	if len(rep.Hosts) != 3 || rep.Deliverable() {
+		t.Fatalf("report %+v", rep)
+	}
+	h1, h2, h3 := rep.Hosts[0], rep.Hosts[1], rep.Hosts[2]
+	if h1.Host != "mx1.example.test" || h1.Connected || h1.Error == "" ||
+		h1.Action != "defer: Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)" {
+		t.Errorf("unreachable MX: %+v", h1)
+	}
+	if h2.Host != "mx2.example.test" || !h2.TLS || h2.Action != ActionDeliver || h2.Class != policy.Unverified {
+		t.Errorf("second MX: %+v", h2)
+	}
+	if h3.Host != "mx3.example.test" || h3.Class != "" || !strings.HasPrefix(h3.PolicyError, "TLS unable to load control/tlshosts/mx3.example.test.pem: ") ||
+		h3.Action != ActionDefer+h3.PolicyError || !h3.Connected {
+		t.Errorf("broken pem: %+v", h3)
+	}
+	probeNoMail(t, srv3)
+	probeNoMail(t, srv4)
+}
+
+// TestProbeDNSFailure: a domain that cannot be planned is an error with
+// qmail-remote's text.
+func TestProbeDNSFailure(t *testing.T) {
+	w := newWorld(t)
+	_, err := w.transport(Options{}).Probe(context.Background(), "nowhere.test")
+	if err == nil || !strings.Contains(err.Error(), "Sorry, I couldn't find any host named nowhere.test. (#5.1.2)") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func runProbe(t *testing.T, tr *Transport, domain string) ProbeReport {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rep, err := tr.Probe(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// probeCheckChain compares the reported chain with the server's certificate.
+func probeCheckChain(t *testing.T, h ProbeHost, leaf *certtest.Cert) {
+	t.Helper()
+	if !strings.HasPrefix(h.Version, "TLSv1.") || h.Cipher == "" || len(h.Chain) != 1 {
+		t.Fatalf("TLS %q %q chain %d", h.Version, h.Cipher, len(h.Chain))
+	}
+	sum := sha256.Sum256(leaf.Cert.Raw)
+	spki := sha256.Sum256(leaf.Cert.RawSubjectPublicKeyInfo)
+	c := h.Chain[0]
+	if c.SHA256 != "sha256:"+hex.EncodeToString(sum[:]) || c.SPKISHA256 != "spki-sha256:"+hex.EncodeToString(spki[:]) ||
+		!strings.Contains(c.Subject, "CN=mx.example.test") || !strings.Contains(c.Issuer, "CN=Right CA") ||
+		!slices.Equal(c.DNSNames, []string{"mx.example.test"}) || !c.NotAfter.Equal(leaf.Cert.NotAfter) {
+		t.Errorf("certificate %+v", c)
+	}
+}
+
+// probeNoMail fails the test if the server saw anything but greeting
+// commands: the probe never sends a message.
+func probeNoMail(t *testing.T, srv *smtptest.Server) {
+	t.Helper()
+	for _, cmd := range srv.Commands() {
+		verb, _, _ := strings.Cut(strings.ToUpper(cmd), " ")
+		if verb != "EHLO" && verb != "STARTTLS" && verb != "QUIT" {
+			t.Errorf("the server got %q", cmd)
+		}
+	}
+}
+
+func probeWriteFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

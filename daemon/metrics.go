@@ -21,6 +21,7 @@ type collector struct {
 	inFlight, limit, deliveries       *prometheus.Desc
 	tlsHeld                           *prometheus.Desc
 	results, connections, reused      *prometheus.Desc
+	tlsSessions                       *prometheus.Desc
 }
 
 func newCollector(d *Daemon) *collector {
@@ -39,12 +40,13 @@ func newCollector(d *Daemon) *collector {
 		tlsHeld:     desc("tls_expiry_held_total", "Messages held at the end of their queue lifetime because their TLS policy could not be met."),
 		results:     desc("remote_results_total", "Remote delivery results by state (delivered, deferred, failed, waited) and where they were decided.", "state", "reason"),
 		connections: desc("remote_connections_total", "SMTP connections opened."),
+		tlsSessions: desc("remote_tls_sessions_total", "New SMTP sessions by what their TLS proved (verified, unverified, plain, failed) and the policy level in force.", "class", "level"),
 		reused:      desc("remote_connections_reused_total", "Messages sent on a reused SMTP connection."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.messages, c.held, c.recipients, c.bytes, c.inFlight, c.limit, c.deliveries, c.tlsHeld, c.results, c.connections, c.reused} {
+	for _, d := range []*prometheus.Desc{c.messages, c.held, c.recipients, c.bytes, c.inFlight, c.limit, c.deliveries, c.tlsHeld, c.results, c.connections, c.reused, c.tlsSessions} {
 		ch <- d
 	}
 }
@@ -71,6 +73,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.tlsHeld, float64(s.TLSHeld))
 	rc := c.d.remote.Counters()
 	rc.Results(func(state, reason string, n int64) { counter(c.results, float64(n), state, reason) })
+	rc.TLS(func(class, level string, n int64) { counter(c.tlsSessions, float64(n), class, level) })
 	counter(c.connections, float64(rc.Connections.Load()))
 	counter(c.reused, float64(rc.Reused.Load()))
 }

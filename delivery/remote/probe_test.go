@@ -4,7 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,8 +18,10 @@ import (
 	"time"
 
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/certfile/certtest"
+	"github.com/qsend/qsend/tls/mtasts"
 	"github.com/qsend/qsend/tls/policy"
 )
 
@@ -196,6 +203,78 @@ func TestProbeServers(t *testing.T) {
 	}
 	probeNoMail(t, srv3)
 	probeNoMail(t, srv4)
+}
+
+// TestProbeMTASTS: the MTA-STS policy, fetched over HTTPS from loopback,
+// is reported; under enforce an MX host it does not list is deferred
+// before connecting, under testing it is delivered with a note.
+func TestProbeMTASTS(t *testing.T) {
+	ca := certtest.NewCA(t, "STS CA")
+	for _, mode := range []string{"enforce", "testing"} {
+		t.Run(mode, func(t *testing.T) {
+			w := newWorld(t)
+			w.dns.Add("example.test. 60 IN MX 10 mx1.example.test.", "example.test. 60 IN MX 20 mx2.example.test.",
+				"mx1.example.test. 60 IN A 127.0.0.2", "mx2.example.test. 60 IN A 127.0.0.3",
+				`_mta-sts.example.test. 60 IN TXT "v=STSv1; id=20240101;"`)
+			for _, ip := range []string{"127.0.0.2", "127.0.0.3"} {
+				name := "mx1.example.test"
+				if ip == "127.0.0.3" {
+					name = "mx2.example.test"
+				}
+				w.server(ip, smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{
+					ca.Issue(t, certtest.Options{CommonName: name, DNSNames: []string{name}}).TLS()}}})
+			}
+			web := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				io.WriteString(rw, "version: STSv1\nmode: "+mode+"\nmx: mx1.example.test\nmax_age: 86400\n")
+			}))
+			web.TLS = &tls.Config{Certificates: []tls.Certificate{
+				ca.Issue(t, certtest.Options{CommonName: "mta-sts.example.test", DNSNames: []string{"mta-sts.example.test"}}).TLS()}}
+			web.StartTLS()
+			t.Cleanup(web.Close)
+			r, err := mx.New(mx.Options{Resolvers: []string{w.dns.Addr}, Timeout: 500 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sts, err := mtasts.New(mtasts.Options{TXT: r.TXT, RootCAs: []*x509.Certificate{ca.Cert.Cert},
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					var d net.Dialer
+					return d.DialContext(ctx, network, web.Listener.Addr().String())
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng, err := policy.New(policy.Options{RootCAs: ca.Pool()})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			rep := runProbe(t, w.transport(Options{TLS: TLSOptions{Policy: eng, STS: sts}}), "example.test")
+			if rep.STS == nil || rep.STS.Mode != mode || rep.STS.Source != "fetched" || !rep.STS.Applied ||
+				!slices.Equal(rep.STS.MX, []string{"mx1.example.test"}) || len(rep.Hosts) != 2 {
+				t.Fatalf("report %+v, MTA-STS %+v", rep, rep.STS)
+			}
+			h1, h2 := rep.Hosts[0], rep.Hosts[1]
+			if h1.Level != "verify" || h1.Source != "mta-sts" || h1.STSMode != mode || h1.Verdict != VerdictOK ||
+				h1.Class != policy.Verified || h1.Action != ActionDeliver {
+				t.Errorf("listed MX: %+v", h1)
+			}
+			const notListed = "TLS unable to verify server mx2.example.test: MTA-STS: the policy of example.test does not list this MX host"
+			switch mode {
+			case "enforce":
+				if h2.PolicyError != notListed+"." || h2.Action != ActionDefer+notListed+"." || h2.Class != "" || !h2.Connected {
+					t.Errorf("unlisted MX under enforce: %+v", h2)
+				}
+			case "testing":
+				if h2.PolicyError != "" || h2.Action != ActionDeliver || h2.STSMode != "testing" ||
+					!slices.Contains(h2.Notes, "MTA-STS testing: the policy would have deferred: "+notListed) {
+					t.Errorf("unlisted MX under testing: %+v", h2)
+				}
+			}
+			if rep.Deliverable() != (mode == "testing") {
+				t.Errorf("Deliverable %v under %s", rep.Deliverable(), mode)
+			}
+		})
+	}
 }
 
 // TestProbeDNSFailure: a domain that cannot be planned is an error with

@@ -39,6 +39,11 @@ type Options struct {
 	// TLS offers STARTTLS with a self-signed certificate for
 	// "mx."+Domain (smtpd_tls_security_level = may).
 	TLS bool
+	// CertPEM and KeyPEM, when both are set with TLS, are the certificate
+	// (followed by any intermediates) and private key Postfix presents
+	// instead of the self-signed one (smtpd_tls_cert_file,
+	// smtpd_tls_key_file): a certificate from a CA made by the test.
+	CertPEM, KeyPEM []byte
 	// Main holds extra main.cf settings that override the instance's,
 	// e.g. {"smtpd_forbid_bare_newline": "reject"} or
 	// {"message_size_limit": "100000"}.
@@ -183,7 +188,13 @@ func (p *Postfix) setup(o Options, port int) error {
 	if err := makeDirs(p.root, uid, gid, postdrop); err != nil {
 		return err
 	}
-	if o.TLS {
+	switch {
+	case o.TLS && len(o.CertPEM) > 0 && len(o.KeyPEM) > 0:
+		p.cert, err = writeGivenCertificate(filepath.Join(p.root, "etc/cert.pem"), filepath.Join(p.root, "etc/key.pem"), o.CertPEM, o.KeyPEM)
+		if err != nil {
+			return err
+		}
+	case o.TLS:
 		host := "mx." + o.Domain
 		p.cert, err = writeCertificate(filepath.Join(p.root, "etc/cert.pem"), filepath.Join(p.root, "etc/key.pem"), host)
 		if err != nil {
@@ -360,8 +371,9 @@ func (p *Postfix) Addr() netip.AddrPort { return p.addr }
 // Domain returns the domain the instance accepts mail for.
 func (p *Postfix) Domain() string { return p.domain }
 
-// Certificate returns the self-signed certificate the instance offers
-// with STARTTLS, or nil without Options.TLS.
+// Certificate returns the certificate the instance offers with STARTTLS
+// (Options.CertPEM's first, or the self-signed one), or nil without
+// Options.TLS.
 func (p *Postfix) Certificate() *x509.Certificate { return p.cert }
 
 // Dir returns the instance's directory: etc (main.cf, master.cf), queue,

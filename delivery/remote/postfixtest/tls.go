@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -50,4 +51,22 @@ func writeCertificate(certFile, keyFile, host string) (*x509.Certificate, error)
 		return nil, fmt.Errorf("postfixtest: %w", err)
 	}
 	return x509.ParseCertificate(der)
+}
+
+// writeGivenCertificate writes a certificate chain and its key given as
+// PEM, the key readable by root only, after checking that they belong
+// together (Postfix would only say so in its log, at the first STARTTLS),
+// and returns the first certificate.
+func writeGivenCertificate(certFile, keyFile string, certPEM, keyPEM []byte) (*x509.Certificate, error) {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("postfixtest: Options.CertPEM and KeyPEM: %w", err)
+	}
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		return nil, fmt.Errorf("postfixtest: %w", err)
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("postfixtest: %w", err)
+	}
+	return x509.ParseCertificate(pair.Certificate[0])
 }

@@ -222,10 +222,13 @@ func writeProbe(w io.Writer, rep remote.ProbeReport) error {
 		default:
 			p.line("  STARTTLS: not offered")
 		}
-		if h.TLS {
+		switch {
+		case h.TLS:
 			p.line("  TLS:      %s %s", h.Version, h.Cipher)
-		} else if h.Connected && h.Error != "" {
+		case h.Connected && h.Error != "" && h.Class == "failed":
 			p.text("  TLS:      failed: ", h.Error)
+		case h.Connected && h.Error != "":
+			p.text("  error:    ", h.Error)
 		}
 		for i, c := range h.Chain {
 			p.line("  cert %d:   subject %s", i, c.Subject)

@@ -232,7 +232,7 @@ func (t *Transport) probeServer(ctx context.Context, ph *ProbeHost, r route, add
 	ph.Verdict = VerdictNoTLS
 	c, err := smtpclient.Dial(ctx, addr, r.dec.Host, o)
 	if err != nil {
-		probeDialError(ph, r, err, ip, o.ImplicitTLS)
+		t.probeDialError(ph, r, err, ip, o.ImplicitTLS)
 		return
 	}
 	defer c.Quit()
@@ -291,7 +291,7 @@ func probeTLS(ph *ProbeHost, r route, st tls.ConnectionState, ip string) {
 
 // probeDialError records a connection that did not get through greeting,
 // EHLO and TLS, with the text delivery would store.
-func probeDialError(ph *ProbeHost, r route, err error, ip string, implicit bool) {
+func (t *Transport) probeDialError(ph *ProbeHost, r route, err error, ip string, implicit bool) {
 	var se *smtpclient.Error
 	if !errors.As(err, &se) || se.Stage == smtpclient.StageConnect {
 		ph.Error = err.Error()
@@ -309,7 +309,9 @@ func probeDialError(ph *ProbeHost, r route, err error, ip string, implicit bool)
 	ph.StartTLSOffered = !implicit
 	ph.Error = tlsCause(se.Err)
 	if ph.fail(r, se, ip) {
-		ph.Notes = append(ph.Notes, "may: the next MX is tried; when every MX fails TLS, a message that has waited tls.plaintext_after gets one plaintext attempt")
+		// Postfix's rule, as deliverDomain applies it.
+		ph.Notes = append(ph.Notes, "may: the next MX is tried; when every MX fails the TLS handshake, a message that has waited "+
+			t.o.TLS.PlaintextAfter.String()+" (tls.plaintext_after) gets one plaintext attempt")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -287,6 +288,44 @@ func TestProbeMTASTS(t *testing.T) {
 			if rep.Deliverable() != (mode == "testing") {
 				t.Errorf("Deliverable %v under %s", rep.Deliverable(), mode)
 			}
+		})
+	}
+}
+
+// TestProbeDANE: TLSA records of a DNSSEC-signed zone decide, are listed,
+// and a certificate they do not match defers with the DANE text.
+func TestProbeDANE(t *testing.T) {
+	ca := certtest.NewCA(t, "DANE CA")
+	leaf := ca.Issue(t, certtest.Options{CommonName: "mx.example.test", DNSNames: []string{"mx.example.test"}})
+	other := ca.Issue(t, certtest.Options{CommonName: "mx.example.test", DNSNames: []string{"mx.example.test"}})
+	for _, tc := range []struct {
+		name   string
+		served *certtest.Cert
+		action string
+	}{
+		{"match", leaf, ActionDeliver},
+		{"mismatch", other, "defer: TLS unable to verify server mx.example.test: DANE: no TLSA record matched the server certificate chain; connected to 127.0.0.2."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			spki := sha256.Sum256(leaf.Cert.RawSubjectPublicKeyInfo)
+			w.dns.Add("example.test. 60 IN MX 10 mx.example.test.", "mx.example.test. 60 IN A 127.0.0.2",
+				fmt.Sprintf("_%d._tcp.mx.example.test. 60 IN TLSA 3 1 1 %x", w.port, spki))
+			w.dns.Secure("example.test.")
+			srv := w.server("127.0.0.2", smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{tc.served.TLS()}}})
+			eng, err := policy.New(policy.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := runProbe(t, w.transport(Options{TLS: TLSOptions{Policy: eng, DANE: true}}), "example.test")
+			h := rep.Hosts[0]
+			if h.Level != "dane" || h.Source != "dane" || !slices.Equal(h.TLSA, []string{fmt.Sprintf("3 1 1 %x", spki)}) || h.Action != tc.action {
+				t.Errorf("%+v", h)
+			}
+			if tc.action == ActionDeliver && (h.Verdict != VerdictOK || h.Class != policy.Verified) {
+				t.Errorf("verdict %q class %q", h.Verdict, h.Class)
+			}
+			probeNoMail(t, srv)
 		})
 	}
 }

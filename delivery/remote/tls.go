@@ -116,7 +116,9 @@ func tlsFailure(r route, se *smtpclient.Error, ip string) (text string, policyFa
 		return f.Text + "; connected to " + ip + ".\n", true, false
 	}
 	text = "TLS connect failed: " + tlsCause(se.Err) + "; connected to " + ip + ".\n"
-	return text, r.dec.Required(), se.Handshake && !r.dec.Required()
+	// SMTPS (port 465) has no plaintext to fall back to (qmail-semantics.md
+	// §1.7), so a handshake failure there does not make the host broken.
+	return text, r.dec.Required(), se.Handshake && !r.dec.Required() && r.port != 465
 }
 
 // tlsCause is the handshake error without Go's "tls: " prefix, the way

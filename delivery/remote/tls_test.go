@@ -479,7 +479,12 @@ func TestTLSSMTPS(t *testing.T) {
 		pem     bool
 		implied bool // the server speaks SMTPS
 		other   bool // the server's certificate is from another CA
+		broken  bool // the server's TLS accepts no version the client offers
 		want    string
+		// mayFailure: want is a TLS failure under may, not a policy
+		// failure; the message is old enough for plaintext, which
+		// SMTPS does not have.
+		mayFailure bool
 	}{
 		{name: "pem, verified", pem: true, implied: true},
 		{name: "no pem, opportunistic", implied: true},
@@ -487,6 +492,8 @@ func TestTLSSMTPS(t *testing.T) {
 			want: "TLS unable to verify server with control/tlshosts/mx.example.test.pem: unable to get local issuer certificate; connected to 127.0.0.5.\n"},
 		{name: "plaintext server on 465", pem: true,
 			want: "TLS connect failed: first record does not look like a TLS handshake; connected to 127.0.0.5.\n"},
+		{name: "no pem, handshake failure, no plaintext fallback", implied: true, broken: true, mayFailure: true,
+			want: "TLS connect failed: remote error: tls: protocol version not supported; connected to 127.0.0.5.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -497,6 +504,9 @@ func TestTLSSMTPS(t *testing.T) {
 				cert = certtest.NewCA(t, "other CA").Issue(t, certtest.Options{DNSNames: []string{"mx.example.test"}})
 			}
 			cfg := smtptest.Config{TLS: serverTLS(cert), ImplicitTLS: tt.implied}
+			if tt.broken {
+				cfg.TLS = brokenTLS(cert)
+			}
 			if !tt.implied {
 				cfg = smtptest.Config{}
 			}
@@ -516,11 +526,14 @@ func TestTLSSMTPS(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := w.resolver(func(o *mx.Options) { o.Routes = routes })
-			tr := w.transportOn(r, Options{TLS: TLSOptions{Policy: w.engine(policy.Options{})}})
+			tr := w.transportOn(r, Options{TLS: TLSOptions{Policy: w.engine(policy.Options{}), RememberBroken: time.Hour}})
 			res := deliver(tr, job(1, "a@qsend.test", "b@example.test"))
 			if tt.want != "" {
-				wantTLSDeferral(t, res, 0, tt.want, true)
+				wantTLSDeferral(t, res, 0, tt.want, !tt.mayFailure)
 				nothingReceived(t, s)
+				if tt.mayFailure && s.Connections() != 1 {
+					t.Errorf("%d connections to port 465, want 1: SMTPS has no plaintext to fall back to", s.Connections())
+				}
 				return
 			}
 			want(t, res, 0, store.Delivered, "127.0.0.5 accepted message.")

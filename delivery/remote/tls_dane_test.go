@@ -43,6 +43,7 @@ func TestTLSDANE(t *testing.T) {
 		untrusted bool // the resolver's AD bit is not trusted
 		servfail  bool // the TLSA lookup fails
 		withCA    bool // the server sends the CA certificate after its own
+		noTLS     bool // the server does not offer STARTTLS
 		want      string
 		verified  bool // counted as a verified DANE session
 	}{
@@ -72,6 +73,11 @@ func TestTLSDANE(t *testing.T) {
 			records: func(e env) []string {
 				return []string{tlsa(e, "mx1.example.test", 3, 1, 1, random()), tlsa(e, "mx1.example.test", 3, 1, 1, sum(e.leaf.Cert.RawSubjectPublicKeyInfo))}
 			}},
+		{name: "match, STARTTLS not offered", noTLS: true,
+			records: func(e env) []string {
+				return []string{tlsa(e, "mx1.example.test", 3, 1, 1, sum(e.leaf.Cert.RawSubjectPublicKeyInfo))}
+			},
+			want: "No TLS achieved while TLS is required by the TLSA records of mx1.example.test; connecting to 127.0.0.2.\n"},
 		{name: "mismatch from an untrusted resolver", untrusted: true,
 			records: func(e env) []string { return []string{tlsa(e, "mx1.example.test", 3, 1, 1, random())} }},
 		{name: "mismatch in an unsigned zone", unsigned: true,
@@ -100,7 +106,11 @@ func TestTLSDANE(t *testing.T) {
 			if tt.withCA {
 				cert.Certificate = append(cert.Certificate, w.ca.Cert.Cert.Raw)
 			}
-			s1 := w.server("127.0.0.2", smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+			cfg1 := smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}
+			if tt.noTLS {
+				cfg1.TLS = nil
+			}
+			s1 := w.server("127.0.0.2", cfg1)
 			s2 := w.server("127.0.0.3", smtptest.Config{TLS: serverTLS(mx2)})
 			r := w.resolver(func(o *mx.Options) {
 				if tt.untrusted {

@@ -101,6 +101,7 @@ func TestTLSMTASTS(t *testing.T) {
 		"mx1.example.test. 60 IN A 127.0.0.3", // in the policies, certificate from the trusted CA
 		"mx2.example.test. 60 IN A 127.0.0.4", // certificate from another CA
 		"mx3.other.test. 60 IN A 127.0.0.5",   // in no policy, certificate from another CA
+		"mx5.example.test. 60 IN A 127.0.0.6", // no STARTTLS
 
 		"skip.test. 60 IN MX 10 mx0.example.test.", "skip.test. 60 IN MX 20 mx1.example.test.",
 		`_mta-sts.skip.test. 60 IN TXT "v=STSv1; id=1"`,
@@ -111,18 +112,22 @@ func TestTLSMTASTS(t *testing.T) {
 		"testing.test. 60 IN MX 10 mx3.other.test.",
 		`_mta-sts.testing.test. 60 IN TXT "v=STSv1; id=20260101"`,
 		"nopolicy.test. 60 IN MX 10 mx2.example.test.",
+		"notls.test. 60 IN MX 10 mx5.example.test.",
+		`_mta-sts.notls.test. 60 IN TXT "v=STSv1; id=1"`,
 	)
 	const enforce = "version: STSv1\nmode: enforce\nmx: mx1.example.test\nmax_age: 86400\n"
 	sts := startSTSServer(t, w.ca, map[string]string{
 		"skip.test":    enforce,
 		"only.test":    enforce,
 		"badca.test":   "version: STSv1\r\nmode: enforce\r\nmx: *.example.test\r\nmax_age: 86400\r\n",
+		"notls.test":   "version: STSv1\nmode: enforce\nmx: *.example.test\nmax_age: 86400\n",
 		"testing.test": "version: STSv1\nmode: testing\nmx: mx1.example.test\nmax_age: 3600\n",
 	})
 	s0 := w.server("127.0.0.2", smtptest.Config{TLS: serverTLS(w.issue("mx0.example.test"))})
 	s1 := w.server("127.0.0.3", smtptest.Config{TLS: serverTLS(w.issue("mx1.example.test"))})
 	s2 := w.server("127.0.0.4", smtptest.Config{TLS: serverTLS(other.Issue(t, certtest.Options{DNSNames: []string{"mx2.example.test"}}))})
 	s3 := w.server("127.0.0.5", smtptest.Config{TLS: serverTLS(other.Issue(t, certtest.Options{DNSNames: []string{"mx3.other.test"}}))})
+	s5 := w.server("127.0.0.6", smtptest.Config{})
 
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
@@ -157,11 +162,13 @@ func TestTLSMTASTS(t *testing.T) {
 				`msg="MTA-STS testing: the policy would have deferred" id=4 mx=mx3.other.test domain=testing.test err="TLS unable to verify server mx3.other.test: MTA-STS: unable to get local issuer certificate"`,
 			}},
 		{domain: "nopolicy.test", server: s2, want: "127.0.0.4 accepted message."},
+		{domain: "notls.test",
+			want: "No TLS achieved while TLS is required by the MTA-STS policy of notls.test; connecting to 127.0.0.6.\n"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.domain, func(t *testing.T) {
 			before := map[*smtptest.Server]int{}
-			for _, s := range []*smtptest.Server{s0, s1, s2, s3} {
+			for _, s := range []*smtptest.Server{s0, s1, s2, s3, s5} {
 				before[s] = s.Count()
 			}
 			res := deliver(tr, job(store.ID(i+1), "a@qsend.test", "b@"+tt.domain))
@@ -170,7 +177,7 @@ func TestTLSMTASTS(t *testing.T) {
 			} else {
 				want(t, res, 0, store.Delivered, tt.want)
 			}
-			for _, s := range []*smtptest.Server{s0, s1, s2, s3} {
+			for _, s := range []*smtptest.Server{s0, s1, s2, s3, s5} {
 				n := s.Count() - before[s]
 				switch {
 				case s == tt.server && n != 1:
@@ -187,6 +194,7 @@ func TestTLSMTASTS(t *testing.T) {
 		})
 	}
 	noPlaintext(t, s0, s1, s2, s3)
+	nothingReceived(t, s5)
 	if s0.Connections() != 0 {
 		t.Errorf("%d connections to an MX host no policy lists", s0.Connections())
 	}

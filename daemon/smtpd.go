@@ -71,8 +71,12 @@ func (q storeQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Re
 	}
 	now := time.Now()
 	pid := os.Getpid()
-	msg := store.NewMessage{Sender: env.Sender, Recipients: env.Recipients, Born: now,
-		Intake: store.Intake{Protocol: "smtp", UID: -1, PID: pid}}
+	in := store.Intake{Protocol: "smtp", UID: -1, PID: pid}
+	if o, ok := smtpd.OriginFrom(ctx); ok {
+		// queue show tells where the message came from.
+		in.Protocol, in.ClientAddr, in.HELO, in.TLS, in.Auth = o.Protocol, o.ClientAddr, o.HELO, o.TLS, o.Auth
+	}
+	msg := store.NewMessage{Sender: env.Sender, Recipients: env.Recipients, Born: now, Intake: in}
 	_, err := q.d.enqueue(ctx, msg, intake.Received(pid, "from network", now), body)
 	if err != nil {
 		return intake.Errorf(queueExit(err), "queueing the message: %v", err)

@@ -167,3 +167,10 @@ func clientKey(ip netip.Addr) netip.Addr {
 	}
 	return ip
 }
+
+// sessions is the number of sessions being served.
+func (s *Server) sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -79,6 +80,11 @@ func (t *Transport) decide(ctx context.Context, domain string, plan mx.Plan, h m
 	in := policy.Input{Domain: domain, Host: h.Name, Routed: plan.Route != "", STS: sts}
 	if t.o.TLS.DANE && plan.Secure && h.Secure && h.Name != "" {
 		res, err := t.o.Resolver.HostTLSA(ctx, h, port)
+		var me *mx.Error
+		if errors.As(err, &me) {
+			// The report text, not the resolver's details.
+			err = fmt.Errorf("%s (#%s)", me.Text, me.Enhanced)
+		}
 		in.TLSAErr = err
 		in.TLSASecure, in.TLSABase = res.Secure, res.Name
 		for _, r := range res.Records {
@@ -108,6 +114,13 @@ func (t *Transport) stsPolicy(ctx context.Context, domain string, plan mx.Plan) 
 func tlsFailure(r route, se *smtpclient.Error, ip string) (text string, policyFailure, broken bool) {
 	var f *policy.Failure
 	switch {
+	case errors.Is(se, smtpclient.ErrNoTLS) && r.port == 465 && !r.dec.Required():
+		// SMTPS needs TLS, and notlshosts or exhaustivelist turned it off.
+		file := r.dec.Source
+		if file == "exhaustivelist" {
+			file = "tlshosts/exhaustivelist"
+		}
+		return "TLS is turned off for " + r.dec.Host + " by control/" + file + ", but port 465 (SMTPS) needs TLS; connecting to " + ip + ".\n", true, false
 	case errors.Is(se, smtpclient.ErrNoTLS):
 		return r.dec.NoTLSText() + "; connecting to " + ip + ".\n", true, false
 	case se.Reply != nil:

@@ -613,10 +613,8 @@ func TestTLSClientCert(t *testing.T) {
 // notlshosts or exhaustivelist turns off cannot be delivered at all (qmail-tls
 // misbehaves here, qmail-semantics.md §1.7); the message waits, and the
 // reason must say what is wrong: the port needs TLS and the file turns it
-// off. Today the text claims that the file requires TLS ("No TLS achieved
-// while TLS is required by notlshosts/mx.example.test").
+// off.
 func TestTLSSMTPSWithTLSOff(t *testing.T) {
-	t.Skip("known bug in delivery/remote tlsFailure: the text says notlshosts or exhaustivelist requires TLS; remove this line once fixed")
 	for _, file := range []string{"notlshosts/mx.example.test", "tlshosts/exhaustivelist"} {
 		t.Run(file, func(t *testing.T) {
 			w := newTLSWorld(t)

@@ -183,7 +183,11 @@ func New(o Options) *Transport {
 
 // SetPolicy replaces the TLS policy engine (a reload); attempts under way
 // keep the one they started with.
-func (t *Transport) SetPolicy(e *policy.Engine) { t.policy.Store(e) }
+func (t *Transport) SetPolicy(e *policy.Engine) {
+	t.policy.Store(e)
+	// Idle connections were set up under the old policy.
+	t.pool.sweep(t.o.Now(), -1)
+}
 
 // Close closes idle connections and stops the janitor.
 func (t *Transport) Close() error {

@@ -161,7 +161,7 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 	// now (RFC 7672 §2.2).
 	if in.TLSAErr != nil {
 		d := e.base(in, Dane, "dane", kindNone)
-		return d, &Failure{Text: "TLS unable to look up TLSA records of " + e.tlsaBase(in) + ": " + in.TLSAErr.Error(), Err: in.TLSAErr}
+		return d, e.tlsaFailure(in)
 	}
 	if in.TLSASecure && len(in.TLSA) > 0 {
 		return e.resolveDane(e.base(in, Dane, "dane", kindNone), in, false)
@@ -253,7 +253,7 @@ func (e *Engine) fromRule(in Input, r Rule, source string) (Decision, error) {
 		d.kind = kindPins
 	case Dane, DaneOnly:
 		if in.TLSAErr != nil {
-			return d, &Failure{Text: "TLS unable to look up TLSA records of " + e.tlsaBase(in) + ": " + in.TLSAErr.Error(), Err: in.TLSAErr}
+			return d, e.tlsaFailure(in)
 		}
 		return e.resolveDane(d, in, r.Level == DaneOnly)
 	}
@@ -407,4 +407,9 @@ func dedupe(names []string) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// tlsaFailure is the deferral of a failed TLSA lookup (RFC 7672 §2.1.1).
+func (e *Engine) tlsaFailure(in Input) error {
+	return &Failure{Text: "TLS unable to look up TLSA records of " + e.tlsaBase(in) + ": " + in.TLSAErr.Error(), Err: in.TLSAErr}
 }

@@ -68,6 +68,7 @@ type Daemon struct {
 
 	smtp          *smtpd.Server // the listeners' server
 	smtpBuilt     *setup.Built  // what smtp's options hold open
+	smtpRetired   []*setup.Built
 	smtpListeners []smtpListener
 	metrics       net.Listener // nil when metrics.listen is empty
 }
@@ -118,6 +119,7 @@ var restartKeys = map[string]bool{
 	"smtproutes": true, "dns.resolvers": true, "remote.port": true, "me": true,
 	"helohost": true, "timeoutconnect": true, "timeoutremote": true,
 	"remote.destination_concurrency": true, "concurrencyremote": true, // qmail reads it only at start (§3.4)
+	"smtpd.listen": true, "metrics.listen": true,
 	"dns.trusted_resolvers": true, "tls.mta_sts": true, "tls.mta_sts_ca": true, "tls.dane": true,
 	"tls.plaintext_after": true, "tls.remember_broken": true,
 }
@@ -185,7 +187,11 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 	if d.smtp, d.smtpBuilt, err = d.smtpServer(cfg); err != nil {
 		return fail(err)
 	}
-	defer d.smtpBuilt.Close()
+	defer func() {
+		for _, b := range append(d.smtpRetired, d.smtpBuilt) {
+			b.Close()
+		}
+	}()
 	if d.smtpListeners, err = listenSMTP(cfg); err != nil {
 		return fail(err)
 	}
@@ -388,7 +394,16 @@ func (d *Daemon) reload() {
 	if err == nil {
 		der, err = derive(cfg, d.log)
 	}
+	var built *setup.Built
+	if err == nil {
+		built, err = d.smtpOptions(cfg)
+	}
 	if err != nil {
+		d.log.Error("reload failed, keeping the old configuration", "err", err)
+		return
+	}
+	if err := d.reconfigureSMTP(built); err != nil {
+		built.Close()
 		d.log.Error("reload failed, keeping the old configuration", "err", err)
 		return
 	}

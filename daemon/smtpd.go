@@ -40,15 +40,20 @@ func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
 	return out, nil
 }
 
-// smtpServer builds the listeners' SMTP server. Accepted messages go
+// smtpOptions builds the listeners' server options. Accepted messages go
 // into the queue directly, or through smtpd.qmailqueue when it is set (a
 // content filter such as simscan, qmail-semantics.md §4.4).
-func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *setup.Built, error) {
+func (d *Daemon) smtpOptions(cfg *config.Config) (*setup.Built, error) {
 	var q smtpd.Queue = storeQueue{d}
 	if cfg.SMTPDQmailQueue != "" {
 		q = qq.Queue{Program: cfg.SMTPDQmailQueue, Dir: filepath.Dir(cfg.ControlDir), Layout: d.layout, PID: os.Getpid()}
 	}
-	built, err := setup.Options(cfg, q, d.log)
+	return setup.Options(cfg, q, d.log)
+}
+
+// smtpServer builds the listeners' SMTP server.
+func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *setup.Built, error) {
+	built, err := d.smtpOptions(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -58,6 +63,18 @@ func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *setup.Built, er
 		return nil, nil, err
 	}
 	return srv, built, nil
+}
+
+// reconfigureSMTP gives new sessions the options of built (SIGHUP). The
+// files the old options hold stay open for the sessions still using them,
+// until the daemon stops.
+func (d *Daemon) reconfigureSMTP(built *setup.Built) error {
+	if err := d.smtp.Reconfigure(built.Options); err != nil {
+		return err
+	}
+	d.smtpRetired = append(d.smtpRetired, d.smtpBuilt)
+	d.smtpBuilt = built
+	return nil
 }
 
 // storeQueue queues the listeners' messages in the daemon's own store,

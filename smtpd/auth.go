@@ -31,7 +31,7 @@ func (s *session) authCmd(arg string) {
 	case s.mail:
 		s.reply(replyAuthMail) // RFC 4954 §4
 		return
-	case s.srv.authBlocked(s.info.RemoteIP, s.o.Now()):
+	case s.srv.authFails.Blocked(s.info.RemoteIP):
 		s.reply(replyAuthTooMany)
 		s.close("too many authentication failures")
 		return
@@ -67,9 +67,12 @@ func (s *session) authCmd(arg string) {
 
 // authRejected answers a refused AUTH after the failure delay.
 func (s *session) authRejected(user, mech string) {
-	s.srv.authFailed(s.info.RemoteIP, s.o.Now())
+	s.srv.authFails.Fail(s.info.RemoteIP)
 	s.log.Info("smtpd: authentication rejected", "user", user, "mechanism", mech)
-	s.sleep(s.o.AuthFailDelay)
+	if s.o.AuthFailDelay > 0 {
+		// The delay grows with the client's failures (auth.Limiter).
+		s.sleep(s.srv.authFails.Delay(s.info.RemoteIP))
+	}
 	s.reply(replyAuthFailed)
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/qsend/qsend/smtpd/auth"
 	"io"
 	"log/slog"
 	"os"
@@ -46,8 +47,9 @@ type DomainSet interface {
 }
 
 // ErrAuthRejected is what a PasswordChecker returns, possibly wrapped, for
-// a user name and password it refuses; the client gets 535.
-var ErrAuthRejected = errors.New("smtpd: authentication rejected")
+// a user name and password it refuses; the client gets 535. It is the
+// error of package auth's checkers.
+var ErrAuthRejected = auth.ErrRejected
 
 // PasswordChecker checks SMTP AUTH credentials.
 type PasswordChecker interface {

@@ -3,9 +3,11 @@ package smtpd
 import (
 	"context"
 	"errors"
+	"github.com/qsend/qsend/smtpd/auth"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,12 +40,12 @@ func (m Mode) String() string {
 // connection counts and the AUTH failure record are shared by every
 // listener and session of one Server.
 type Server struct {
-	o Options
+	o atomic.Pointer[Options] // replaced by Reconfigure; a session keeps the one it began with
 
 	mu        sync.Mutex
 	total     int
 	perClient map[netip.Addr]int
-	authFails map[netip.Addr]authFailures
+	authFails *auth.Limiter // failed AUTH attempts per client
 }
 
 // NewServer checks o and returns a Server.
@@ -52,11 +54,26 @@ func NewServer(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
-		o:         o,
+	s := &Server{
 		perClient: make(map[netip.Addr]int),
-		authFails: make(map[netip.Addr]authFailures),
-	}, nil
+		authFails: auth.NewLimiter(auth.LimiterOptions{MaxFailures: o.MaxAuthFailures, Window: o.AuthFailWindow,
+			BaseDelay: max(o.AuthFailDelay, 0), Now: o.Now}),
+	}
+	s.o.Store(&o)
+	return s, nil
+}
+
+// Reconfigure replaces the options for sessions that begin from now on
+// (the daemon's SIGHUP: control files take effect for new connections, as
+// a new qmail-smtpd reads them). Connection counts carry over; the AUTH
+// failure limits are fixed at NewServer.
+func (s *Server) Reconfigure(o Options) error {
+	o, err := o.withDefaults()
+	if err != nil {
+		return err
+	}
+	s.o.Store(&o)
+	return nil
 }
 
 // Serve accepts connections on l and serves each in its own goroutine
@@ -82,7 +99,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, mode Mode) error {
 			// Out of file descriptors and the like: wait and try again,
 			// as net/http does.
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.o.Logger.Warn("smtpd: accept failed, retrying", "listener", l.Addr().String(), "err", err, "delay", delay)
+			s.o.Load().Logger.Warn("smtpd: accept failed, retrying", "listener", l.Addr().String(), "err", err, "delay", delay)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -91,11 +108,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, mode Mode) error {
 			continue
 		}
 		delay = 0
-		info := connInfo(c, mode, s.o.Me)
+		info := connInfo(c, mode, s.o.Load().Me)
 		wg.Go(func() {
-			if s.o.Rules != nil {
-				if err := s.o.Rules(ctx, &info); err != nil {
-					s.o.Logger.Info("smtpd: connection refused by rules", "remote", info.RemoteIP.String(), "err", err)
+			if s.o.Load().Rules != nil {
+				if err := s.o.Load().Rules(ctx, &info); err != nil {
+					s.o.Load().Logger.Info("smtpd: connection refused by rules", "remote", info.RemoteIP.String(), "err", err)
 					c.Close()
 					return
 				}
@@ -126,7 +143,7 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn, info Conn) {
 	if refusal != "" {
 		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		c.Write([]byte(refusal + "\r\n"))
-		s.o.Logger.Info("smtpd: connection refused", "remote", info.RemoteIP.String(), "reply", refusal)
+		s.o.Load().Logger.Info("smtpd: connection refused", "remote", info.RemoteIP.String(), "reply", refusal)
 		return
 	}
 	defer release()
@@ -138,10 +155,10 @@ func (s *Server) admit(ip netip.Addr) (release func(), refusal string) {
 	key := clientKey(ip)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.total >= s.o.MaxConnections {
+	if s.total >= s.o.Load().MaxConnections {
 		return nil, replyTooManyConns
 	}
-	if s.perClient[key] >= s.o.MaxPerClient {
+	if s.perClient[key] >= s.o.Load().MaxPerClient {
 		return nil, replyTooManyClient
 	}
 	s.total++

@@ -96,13 +96,14 @@ type session struct {
 }
 
 func newSession(srv *Server, c net.Conn, info Conn) *session {
+	o := srv.o.Load()
 	s := &session{
 		srv:         srv,
-		o:           &srv.o,
+		o:           o,
 		raw:         c,
 		info:        info,
-		requireAuth: srv.o.RequireAuth || info.RequireAuth,
-		databytes:   srv.o.Databytes,
+		requireAuth: o.RequireAuth || info.RequireAuth,
+		databytes:   o.Databytes,
 	}
 	switch {
 	case info.Databytes > 0:
@@ -110,7 +111,7 @@ func newSession(srv *Server, c net.Conn, info Conn) *session {
 	case info.Databytes < 0:
 		s.databytes = 0
 	}
-	s.log = srv.o.Logger.With("remote", ipString(info), "port", int(info.RemotePort))
+	s.log = o.Logger.With("remote", ipString(info), "port", int(info.RemotePort))
 	return s
 }
 

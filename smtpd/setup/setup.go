@@ -258,4 +258,3 @@ func rules(db *tcprules.DB) func(ctx context.Context, c *smtpd.Conn) error {
 		return nil
 	}
 }
-

@@ -1,4 +1,4 @@
-package qq
+package qq_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
+	"github.com/qsend/qsend/intake/qq"
 	"github.com/qsend/qsend/store"
 )
 
@@ -67,7 +68,7 @@ func TestProgram(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
-			q := Queue{
+			q := qq.Queue{
 				Program: tt.prog,
 				Dir:     tt.dir,
 				Env:     []string{"PATH=" + os.Getenv("PATH"), "OUT=" + out, "CODE=" + tt.code, "FOO=bar"},
@@ -95,7 +96,7 @@ func TestProgram(t *testing.T) {
 			if !errors.As(err, &ie) || ie.Code != tt.wantCode {
 				t.Fatalf("error %v, want code %d", err, tt.wantCode)
 			}
-			text, permanent := Text(err)
+			text, permanent := qq.Text(err)
 			if text != tt.wantText || permanent != tt.permanent {
 				t.Fatalf("Text: %q %v, want %q %v", text, permanent, tt.wantText, tt.permanent)
 			}
@@ -109,7 +110,7 @@ func TestProgramContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := Queue{Program: hang}.Put(ctx, testEnvelope, strings.NewReader("x\n"))
+	_, err := qq.Queue{Program: hang}.Put(ctx, testEnvelope, strings.NewReader("x\n"))
 	if intake.ExitCode(err) != intake.ExitTimeout || time.Since(start) > 10*time.Second {
 		t.Fatalf("error %v after %v, want a timeout", err, time.Since(start))
 	}
@@ -121,7 +122,7 @@ func TestMaildrop(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := "Subject: s\n\nbody\n"
-	r, err := Queue{Layout: l, PID: 4242}.Put(context.Background(), testEnvelope, strings.NewReader(body))
+	r, err := qq.Queue{Layout: l, PID: 4242}.Put(context.Background(), testEnvelope, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +145,11 @@ func TestMaildrop(t *testing.T) {
 
 func TestMaildropMissing(t *testing.T) {
 	l := ctl.LayoutOf(filepath.Join(t.TempDir(), "never-set-up"))
-	_, err := Queue{Layout: l}.Put(context.Background(), testEnvelope, strings.NewReader("x\n"))
+	_, err := qq.Queue{Layout: l}.Put(context.Background(), testEnvelope, strings.NewReader("x\n"))
 	if intake.ExitCode(err) != intake.ExitQueueDir {
 		t.Fatalf("error %v, want exit %d", err, intake.ExitQueueDir)
 	}
-	if text, perm := Text(err); text != "qq trouble creating files in queue (#4.3.0)" || perm {
+	if text, perm := qq.Text(err); text != "qq trouble creating files in queue (#4.3.0)" || perm {
 		t.Fatalf("Text: %q %v", text, perm)
 	}
 }
@@ -156,7 +157,7 @@ func TestMaildropMissing(t *testing.T) {
 func TestDaemon(t *testing.T) {
 	l := startDaemon(t)
 	body := "Subject: through the socket\n\nbody\n"
-	r, err := Queue{Layout: l, PID: 4343}.Put(context.Background(), testEnvelope, strings.NewReader(body))
+	r, err := qq.Queue{Layout: l, PID: 4343}.Put(context.Background(), testEnvelope, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

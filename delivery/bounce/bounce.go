@@ -134,7 +134,7 @@ func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody 
 	// (qmail-semantics.md §4.1); qmail-send runs it as qmails.
 	b.WriteString(intake.Received(pid, "for bounce", now))
 	b.WriteString("Date: " + intake.Date(now) + "\n")
-	b.WriteString("From: " + quoteLocal(s.BounceFrom) + "@" + s.BounceHost + "\n")
+	b.WriteString("From: " + rewrite.QuoteLocal(s.BounceFrom) + "@" + s.BounceHost + "\n")
 	b.WriteString("To: " + quoteAddr(to) + "\n")
 	b.WriteString("Subject: failure notice\n\n")
 	b.WriteString("Hi. This is the qmail-send program at " + s.BounceHost + ".\n")

@@ -3,6 +3,7 @@ package bounce
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/qsend/qsend/delivery/rewrite"
 	"io"
 	"strconv"
 	"strings"
@@ -67,7 +68,7 @@ func writeDSN(s Settings, a action, orig store.Message, rcpts []store.Recipient,
 	// qmail-queue's Received line, as on qmail's bounces (§4.1).
 	b.WriteString(intake.Received(pid, "for bounce", now))
 	b.WriteString("Date: " + date + "\n")
-	b.WriteString("From: " + quoteLocal(s.BounceFrom) + "@" + host + "\n")
+	b.WriteString("From: " + rewrite.QuoteLocal(s.BounceFrom) + "@" + host + "\n")
 	b.WriteString("To: " + quoteAddr(to) + "\n")
 	b.WriteString("Subject: " + a.subject + "\n")
 	b.WriteString("Message-ID: <" + strconv.FormatInt(now.Unix(), 10) + "." + orig.ID.String() + "." + token + "@" + host + ">\n")

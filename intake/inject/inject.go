@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/qsend/qsend/delivery/rewrite"
 	"io"
 	"os"
 	"strconv"
@@ -167,7 +168,7 @@ func (s *state) setup() error {
 		s.mailUser = u
 	}
 	s.userType = tAtom
-	if quoteNeed(s.mailUser) {
+	if rewrite.NeedQuote(s.mailUser) {
 		s.userType = tQuote
 	}
 	s.mailRUser = s.mailUser
@@ -204,7 +205,7 @@ func (s *state) setup() error {
 
 	o := s.in.Options
 	if o.SenderSet {
-		quoted := quoteAddr(o.Sender)
+		quoted := rewrite.QuoteAddr(o.Sender)
 		ts, ok := tokenize(quoted)
 		if !ok {
 			return cantParse([]byte(quoted))
@@ -221,7 +222,7 @@ func (s *state) setup() error {
 	}
 	if strategy != RecipHeader {
 		for _, a := range o.Args {
-			ts, ok := tokenize(quoteAddr(a))
+			ts, ok := tokenize(rewrite.QuoteAddr(a))
 			if !ok {
 				return fatal(ExitPermanent, "unable to parse address: %s", a)
 			}
@@ -422,7 +423,7 @@ func (s *state) finishHeader() ([]byte, error) {
 	}
 	var b bytes.Buffer
 	if s.in.Options.Print {
-		b.WriteString("Return-Path: <" + quoteAddr(s.sender) + ">\n")
+		b.WriteString("Return-Path: <" + rewrite.QuoteAddr(s.sender) + ">\n")
 	}
 	now := s.in.Now.UTC()
 	date := "Date: " + intake.Date(now) + "\n"
@@ -528,7 +529,7 @@ func (s *state) mailFollowupTo(b *bytes.Buffer) {
 	}
 	b.WriteString("Mail-Followup-To: ")
 	for i := len(s.tocc) - 1; i >= 0; i-- {
-		b.WriteString(quoteAddr(s.tocc[i]))
+		b.WriteString(rewrite.QuoteAddr(s.tocc[i]))
 		if i > 0 {
 			b.WriteString(",\n  ")
 		}

@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"github.com/qsend/qsend/delivery/rewrite"
 	"strings"
 	"testing"
 )
@@ -86,8 +87,8 @@ func TestQuoteAddr(t *testing.T) {
 		{"no host", `"no host"`},
 	}
 	for _, tt := range tests {
-		if got := quoteAddr(tt.in); got != tt.want {
-			t.Errorf("quoteAddr(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := rewrite.QuoteAddr(tt.in); got != tt.want {
+			t.Errorf("rewrite.QuoteAddr(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -22,6 +22,12 @@ const (
 	tDot   // .
 )
 
+// special is the character of each special token.
+var special = [...]byte{tLeft: '<', tRight: '>', tAt: '@', tComma: ',', tSemi: ';', tColon: ':', tDot: '.'}
+
+// isSpecial reports whether t is one of the one-character special tokens.
+func isSpecial(t tokType) bool { return int(t) < len(special) && special[t] != 0 }
+
 // token is one RFC 822 token; s is the text of a word, literal or comment
 // with its quoting removed.
 type token struct {
@@ -186,22 +192,12 @@ func unparse(ts []token, linelen int) []byte {
 			b = append(b, ' ')
 		}
 		last = t.typ
-		switch t.typ {
-		case tComma:
+		switch {
+		case t.typ == tComma:
 			b = append(b, ',')
 			brk()
-		case tAt:
-			b = append(b, '@')
-		case tDot:
-			b = append(b, '.')
-		case tLeft:
-			b = append(b, '<')
-		case tRight:
-			b = append(b, '>')
-		case tSemi:
-			b = append(b, ';')
-		case tColon:
-			b = append(b, ':')
+		case isSpecial(t.typ):
+			b = append(b, special[t.typ])
 		default:
 			open, close := byte(0), byte(0)
 			switch t.typ {
@@ -238,20 +234,8 @@ func unquote(ts []token) string {
 	var b []byte
 	for _, t := range ts {
 		switch t.typ {
-		case tComma:
-			b = append(b, ',')
-		case tAt:
-			b = append(b, '@')
-		case tDot:
-			b = append(b, '.')
-		case tLeft:
-			b = append(b, '<')
-		case tRight:
-			b = append(b, '>')
-		case tSemi:
-			b = append(b, ';')
-		case tColon:
-			b = append(b, ':')
+		case tLeft, tRight, tAt, tComma, tSemi, tColon, tDot:
+			b = append(b, special[t.typ])
 		case tLiteral:
 			b = append(b, '[')
 			b = append(b, t.s...)

@@ -448,9 +448,13 @@ func TestSMTPDSwaksAuth(t *testing.T) {
 			addr := addrs["smtp"]
 			relay := []string{"--from", "alice@test.example", "--to", "far@example.net"}
 
+			// Inside TLS the rcpthosts refusal carries qmail-tls's
+			// certificate clause (qmail-semantics.md §2.3).
 			out := swaks(t, addr, testMessage("noauth"), append(relay, "--ehlo", "noauth.client.example", "--tls")...)
 			swaksRefused(t, "relaying without AUTH", out, "553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)")
 
+			// Passwords never travel in plain text: AUTH is advertised
+			// only after STARTTLS (smtpd.auth_without_tls: never).
 			out = swaks(t, addr, testMessage("plaintext"), append(relay, "--auth", "PLAIN", "--auth-user", "alice", "--auth-password", "correct horse")...)
 			if !strings.Contains(out, "Host did not advertise authentication") {
 				t.Fatalf("AUTH before STARTTLS:\n%s", out)

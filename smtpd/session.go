@@ -126,6 +126,12 @@ func (s *session) run(ctx context.Context) {
 	defer stop()
 	defer func() {
 		s.bw.Flush()
+		if tc, ok := s.link.c.(*tls.Conn); ok {
+			// close_notify, so the client sees a clean end of TLS
+			// (RFC 8446 §6.1) rather than a truncated stream.
+			tc.SetWriteDeadline(time.Now().Add(time.Second))
+			tc.CloseWrite()
+		}
 		s.log.Info("smtpd: session end", "helo", s.helo, "tls", s.cipher, "auth", s.authUser,
 			"cert", s.certEmail, "messages", s.messages, "errors", s.errors,
 			"duration", time.Since(start).Round(time.Millisecond).String(), "end", s.end)

@@ -11,8 +11,9 @@ import (
 
 // spoolMemory is how much of a message is held in memory before it is
 // streamed to the queue while DATA is still being read: most messages fit
-// and are handed over whole, without a goroutine.
-const spoolMemory = 64 << 10
+// and are handed over whole, without a goroutine and a pipe (the store's
+// body chunks are 256 KiB, so such a message is one chunk).
+const spoolMemory = 256 << 10
 
 // keptSpool is the largest buffer a session keeps between messages.
 const keptSpool = 8 << 10

@@ -122,6 +122,10 @@ type NewMessage struct {
 	// is queued at most once however the process stops. A WarnedOf that
 	// no longer exists is ignored.
 	WarnedOf ID
+	// SizeHint, when positive, is the body's expected size: the first
+	// read buffer is made that large at once instead of growing (a
+	// 100 KB message then costs one allocation, not six).
+	SizeHint int
 }
 
 // Result is the outcome of one attempt for one recipient (by index into

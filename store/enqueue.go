@@ -45,7 +45,13 @@ func (s *Store) EnqueueMessage(ctx context.Context, m NewMessage, body io.Reader
 	eight := &eightBitReader{r: body}
 	body = eight
 
-	first, eof, err := readChunk(body, nil, s.chunkSize)
+	var buf []byte
+	if m.SizeHint > 0 {
+		// One more byte than the hint, so the read that finds the end
+		// needs no bigger buffer.
+		buf = make([]byte, 0, min(m.SizeHint+1, s.chunkSize))
+	}
+	first, eof, err := readChunk(body, buf, s.chunkSize)
 	if err != nil {
 		return Message{}, fmt.Errorf("store: enqueue: reading body: %w", err)
 	}

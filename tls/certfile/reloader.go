@@ -92,8 +92,10 @@ func (r *Reloader) refresh() {
 	if err != nil {
 		if r.cert != nil || !r.read {
 			level := slog.LevelWarn
-			if errors.Is(err, fs.ErrNotExist) {
-				level = slog.LevelInfo
+			if errors.Is(err, fs.ErrNotExist) && r.cert == nil {
+				// No certificate was ever there: the usual setup without
+				// TLS, not worth a line per qsend smtpd session.
+				level = slog.LevelDebug
 			}
 			r.log.Log(context.Background(), level, "certificate file unavailable", "file", r.path, "err", err)
 		}

@@ -15,10 +15,7 @@ var bucketCache = []byte("cache")
 func (s *Store) CacheGet(ns, key string) ([]byte, bool, error) {
 	var out []byte
 	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketCache)
-		if b != nil {
-			b = b.Bucket([]byte(ns))
-		}
+		b := cacheBucket(tx, ns)
 		if b == nil {
 			return nil
 		}
@@ -52,14 +49,19 @@ func (s *Store) CachePut(ns, key string, val []byte) error {
 func (s *Store) CacheKeys(ns string) ([]string, error) {
 	var out []string
 	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketCache)
-		if b != nil {
-			b = b.Bucket([]byte(ns))
-		}
+		b := cacheBucket(tx, ns)
 		if b == nil {
 			return nil
 		}
 		return b.ForEach(func(k, _ []byte) error { out = append(out, string(k)); return nil })
 	})
 	return out, err
+}
+
+// cacheBucket is namespace ns's bucket, nil when nothing was stored in it.
+func cacheBucket(tx *bolt.Tx, ns string) *bolt.Bucket {
+	if b := tx.Bucket(bucketCache); b != nil {
+		return b.Bucket([]byte(ns))
+	}
+	return nil
 }

@@ -7,9 +7,16 @@ import (
 )
 
 // authOffered reports whether EHLO lists AUTH: a checker is configured and
-// the session is under TLS, or AUTH is allowed in plain text.
+// the session is under TLS, or AUTH is allowed in plain text here.
 func (s *session) authOffered() bool {
-	return s.o.Auth != nil && (s.tls != nil || s.o.AuthWithoutTLS)
+	return s.o.Auth != nil && (s.tls != nil || s.authInClear())
+}
+
+// authInClear reports whether AUTH may be used without TLS: only with
+// AuthWithoutTLS and only from a loopback client, so that a password never
+// crosses a network in clear (RFC 4954 §4 asks for a security layer).
+func (s *session) authInClear() bool {
+	return s.o.AuthWithoutTLS && s.info.RemoteIP.IsLoopback()
 }
 
 // authCmd answers AUTH PLAIN (RFC 4616) and AUTH LOGIN, with the qmail
@@ -22,7 +29,7 @@ func (s *session) authCmd(arg string) {
 	case s.o.Auth == nil:
 		s.reply(replyUnimpl) // not offered: as any unknown verb
 		return
-	case s.tls == nil && !s.o.AuthWithoutTLS:
+	case s.tls == nil && !s.authInClear():
 		s.reply(replyAuthEncrypt)
 		return
 	case s.authUser != "":

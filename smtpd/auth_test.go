@@ -81,7 +81,7 @@ func TestAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := startServer(t, serverConfig{opts: func(o *Options) {
+			ts := startServer(t, serverConfig{loopback: true, opts: func(o *Options) {
 				o.Auth = passwords{"alice": "secret"}
 				o.AuthWithoutTLS = true
 			}})
@@ -93,7 +93,7 @@ func TestAuth(t *testing.T) {
 // TestAuthReceived: the Received line of an authenticated client, in
 // plain text and under TLS.
 func TestAuthReceived(t *testing.T) {
-	ts := startServer(t, serverConfig{opts: func(o *Options) {
+	ts := startServer(t, serverConfig{loopback: true, opts: func(o *Options) {
 		o.Auth = passwords{"alice": "secret"}
 		o.AuthWithoutTLS = true
 		o.TLS = sharedPKI(t).serverTLS()
@@ -116,11 +116,11 @@ func TestAuthReceived(t *testing.T) {
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages", len(msgs))
 	}
-	want := "Received: from unknown (HELO c) (alice@192.0.2.10)\n  by " + testMe + " with ESMTPA; " + testDate + "\n"
+	want := "Received: from unknown (HELO c) (alice@127.0.0.1)\n  by " + testMe + " with ESMTPA; " + testDate + "\n"
 	if !strings.HasPrefix(msgs[0].body, want) {
 		t.Errorf("plain text: %q, want %q", msgs[0].body, want)
 	}
-	re := regexp.MustCompile(`^Received: from unknown \(alice@192\.0\.2\.10\)\n  by ` + testMe + ` with ESMTPSA \([A-Z0-9_-]+ encrypted, authenticated\); ` + testDate + "\n")
+	re := regexp.MustCompile(`^Received: from unknown \(alice@127\.0\.0\.1\)\n  by ` + testMe + ` with ESMTPSA \([A-Z0-9_-]+ encrypted, authenticated\); ` + testDate + "\n")
 	if !re.MatchString(msgs[1].body) {
 		t.Errorf("TLS: %q", msgs[1].body)
 	}
@@ -150,7 +150,7 @@ func TestAuthUnderTLS(t *testing.T) {
 // delay applies to each failure.
 func TestAuthFailureLimit(t *testing.T) {
 	const delay = 100 * time.Millisecond
-	ts := startServer(t, serverConfig{opts: func(o *Options) {
+	ts := startServer(t, serverConfig{loopback: true, opts: func(o *Options) {
 		o.Auth = passwords{"alice": "secret"}
 		o.AuthWithoutTLS = true
 		o.MaxAuthFailures = 2

@@ -307,7 +307,7 @@ func (q originQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.R
 
 func TestOrigin(t *testing.T) {
 	q := originQueue{got: make(chan Origin, 2)}
-	ts := startServer(t, serverConfig{queue: q, opts: func(o *Options) {
+	ts := startServer(t, serverConfig{queue: q, loopback: true, opts: func(o *Options) {
 		o.Auth = passwords{"alice": "secret"}
 		o.AuthWithoutTLS = true
 		o.TLS = sharedPKI(t).serverTLS()
@@ -317,14 +317,14 @@ func TestOrigin(t *testing.T) {
 	c.send("HELO c\r\n")
 	c.expect("250 " + testMe)
 	sendMessage(t, c, "a@example.com", []string{"user@example.org"}, "x\r\n.\r\n")
-	if got, want := <-q.got, (Origin{Protocol: "smtp", ClientAddr: "192.0.2.10", HELO: "c"}); got != want {
+	if got, want := <-q.got, (Origin{Protocol: "smtp", ClientAddr: "127.0.0.1", HELO: "c"}); got != want {
 		t.Errorf("plain: %+v, want %+v", got, want)
 	}
 	cs := c.startTLS(ts.pki.clientTLS())
 	c.send("EHLO d\r\nAUTH PLAIN " + b64("\x00alice\x00secret") + "\r\n")
 	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250 AUTH LOGIN PLAIN", authOK)
 	sendMessage(t, c, "a@example.com", []string{"user@example.org"}, "x\r\n.\r\n")
-	want := Origin{Protocol: "esmtpsa", ClientAddr: "192.0.2.10", HELO: "d", TLS: ciphers.Name(cs.CipherSuite, cs.Version), Auth: "alice"}
+	want := Origin{Protocol: "esmtpsa", ClientAddr: "127.0.0.1", HELO: "d", TLS: ciphers.Name(cs.CipherSuite, cs.Version), Auth: "alice"}
 	if got := <-q.got; got != want {
 		t.Errorf("TLS and AUTH: %+v, want %+v", got, want)
 	}

@@ -163,6 +163,10 @@ type serverConfig struct {
 	rules func(c *Conn)
 	mode  Mode
 	queue Queue
+	// loopback makes the client 127.0.0.1 instead of 192.0.2.10 (AUTH in
+	// clear is for loopback only), with rcpthosts set so that loopback
+	// does not relay by default.
+	loopback bool
 }
 
 func startServer(t testing.TB, cfg serverConfig) *testServer {
@@ -183,8 +187,15 @@ func startServer(t testing.TB, cfg serverConfig) *testServer {
 	if cfg.opts != nil {
 		cfg.opts(&o)
 	}
+	client := netip.MustParseAddr("192.0.2.10")
+	if cfg.loopback {
+		client = netip.MustParseAddr("127.0.0.1")
+		if o.Rcpthosts == nil {
+			o.Rcpthosts = domainSet{"example.org": true}
+		}
+	}
 	o.Rules = func(_ context.Context, c *Conn) error {
-		c.RemoteIP = netip.MustParseAddr("192.0.2.10")
+		c.RemoteIP = client
 		if cfg.rules != nil {
 			cfg.rules(c)
 		}

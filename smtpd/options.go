@@ -130,7 +130,8 @@ type Options struct {
 	CertRelay CertRelay
 	// Auth enables SMTP AUTH PLAIN and LOGIN; nil disables it.
 	Auth PasswordChecker
-	// AuthWithoutTLS offers AUTH outside TLS too (e.g. on loopback).
+	// AuthWithoutTLS offers AUTH outside TLS to loopback clients
+	// (smtpd.auth_without_tls: loopback); other clients need TLS first.
 	AuthWithoutTLS bool
 	// RequireAuth makes every session a submission session: MAIL needs
 	// AUTH first.

@@ -62,8 +62,13 @@ func TestDialogue(t *testing.T) {
 			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250 8BITMIME")}},
 		{name: "ehlo without a certificate now", cfg: serverConfig{opts: func(o *Options) { o.TLS = func() *tls.Config { return nil } }},
 			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250 8BITMIME")}},
-		{name: "ehlo offers auth in plain text only when allowed", cfg: serverConfig{opts: func(o *Options) { o.Auth = passwords{}; o.AuthWithoutTLS = true }},
+		{name: "ehlo offers auth in plain text only when allowed", cfg: serverConfig{loopback: true, opts: func(o *Options) { o.Auth = passwords{}; o.AuthWithoutTLS = true }},
 			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250 AUTH LOGIN PLAIN")}},
+		// A password never crosses a network in clear: AUTH outside TLS is
+		// for loopback clients only.
+		{name: "ehlo hides auth in plain text from other clients", cfg: serverConfig{opts: func(o *Options) { o.Auth = passwords{}; o.AuthWithoutTLS = true }},
+			steps: []step{s("EHLO c\r\nAUTH PLAIN "+b64("\x00alice\x00secret")+"\r\n", "250-"+testMe, "250-PIPELINING", "250 8BITMIME",
+				"538 Encryption required for requested authentication mechanism (#5.7.11)")}},
 		{name: "ehlo hides auth without TLS", cfg: serverConfig{opts: func(o *Options) { o.Auth = passwords{} }},
 			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250 8BITMIME")}},
 		{name: "simple commands", steps: []step{

@@ -50,11 +50,7 @@ type route struct {
 func (r route) key(addr netip.AddrPort) poolKey {
 	k := "plain"
 	if !r.plain && r.dec.Level != policy.None {
-		k = r.dec.Level.String() + " " + r.dec.Source
-		if r.dec.Level != policy.May {
-			// Names checked depend on the domain and host.
-			k += " " + r.dec.Domain + " " + r.dec.Host
-		}
+		k = r.dec.Key()
 	}
 	return poolKey{addr: addr, tls: k}
 }

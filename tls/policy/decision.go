@@ -3,6 +3,7 @@ package policy
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"strings"
 	"time"
 
@@ -60,6 +61,19 @@ type Decision struct {
 	suffixes []string       // domains the certificate may be for any subdomain of
 	client   *certfile.Reloader
 	now      func() time.Time
+}
+
+// Key identifies what a TLS session set up under d has proved, so that a
+// connection is reused only for attempts whose decision has the same key:
+// the level and source, the names checked, and the CA pool in force (a
+// tlshosts pem or ca_file that changed is loaded into a new pool, so a
+// connection verified under the old file is not reused).
+func (d Decision) Key() string {
+	k := d.Level.String() + " " + d.Source
+	if d.Level == None || d.Level == May {
+		return k // nothing was checked
+	}
+	return fmt.Sprintf("%s %s %s %p", k, d.Domain, d.Host, d.roots)
 }
 
 // Required reports whether the attempt must not go on in plaintext: the

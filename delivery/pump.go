@@ -111,6 +111,12 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 		if !any {
 			return wakeTime(wake)
 		}
+		// The batch starts at the lowest position of the channels scanned
+		// now; only they may act on it. A channel that becomes usable
+		// while the batch is handled joins at the next batch: its position
+		// may lie before the batch's start, and acting on the batch would
+		// move it past entries it never looked at.
+		inBatch := u
 		start := maxKey
 		for _, c := range channels {
 			if u[c] {
@@ -125,7 +131,7 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 		for _, k := range batch {
 			if k.at > nowN {
 				for _, c := range channels {
-					if u[c] && !k.less(s.from[c]) {
+					if u[c] && inBatch[c] && !k.less(s.from[c]) {
 						s.from[c], s.idle[c] = k, k.at
 					}
 				}
@@ -137,7 +143,7 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 			}
 			var relevant [numChannels]bool
 			for _, c := range channels {
-				relevant[c] = u[c] && !k.less(s.from[c])
+				relevant[c] = u[c] && inBatch[c] && !k.less(s.from[c])
 			}
 			if relevant == ([numChannels]bool{}) {
 				continue
@@ -157,7 +163,7 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 		if len(batch) < batchSize {
 			// The end of the schedule: nothing more until something changes.
 			for _, c := range channels {
-				if u[c] {
+				if u[c] && inBatch[c] {
 					s.idle[c] = math.MaxInt64
 				}
 			}

@@ -106,16 +106,18 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 		}
 		return u, any, wake
 	}
+batches:
 	for ctx.Err() == nil {
 		u, any, wake := scan()
 		if !any {
 			return wakeTime(wake)
 		}
 		// The batch starts at the lowest position of the channels scanned
-		// now; only they may act on it. A channel that becomes usable
-		// while the batch is handled joins at the next batch: its position
-		// may lie before the batch's start, and acting on the batch would
-		// move it past entries it never looked at.
+		// now, and only they act on it, each only as long as it can take
+		// work without a break: a channel that fills up keeps its position
+		// and leaves the batch, and a channel that becomes usable while the
+		// batch is handled waits for the next one. Either would otherwise
+		// move past entries it never looked at.
 		inBatch := u
 		start := maxKey
 		for _, c := range channels {
@@ -131,7 +133,7 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 		for _, k := range batch {
 			if k.at > nowN {
 				for _, c := range channels {
-					if u[c] && inBatch[c] && !k.less(s.from[c]) {
+					if inBatch[c] && !k.less(s.from[c]) {
 						s.from[c], s.idle[c] = k, k.at
 					}
 				}
@@ -141,9 +143,15 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 			if u, any, _ = scan(); !any || ctx.Err() != nil {
 				return time.Time{}
 			}
+			for _, c := range channels {
+				inBatch[c] = inBatch[c] && u[c]
+			}
+			if inBatch == ([numChannels]bool{}) {
+				continue batches // the channels that can work start a new batch
+			}
 			var relevant [numChannels]bool
 			for _, c := range channels {
-				relevant[c] = u[c] && inBatch[c] && !k.less(s.from[c])
+				relevant[c] = inBatch[c] && !k.less(s.from[c])
 			}
 			if relevant == ([numChannels]bool{}) {
 				continue
@@ -161,9 +169,10 @@ func (s *Scheduler) scanDue(ctx context.Context, now time.Time) time.Time {
 			}
 		}
 		if len(batch) < batchSize {
-			// The end of the schedule: nothing more until something changes.
+			// The end of the schedule for the channels that went through
+			// the whole batch: nothing more until something changes.
 			for _, c := range channels {
-				if u[c] && inBatch[c] {
+				if inBatch[c] {
 					s.idle[c] = math.MaxInt64
 				}
 			}

@@ -36,8 +36,12 @@ func (s *session) dataCmd() {
 	s.reply(replyGoAhead)
 
 	ctx := context.WithValue(s.ctx, originKey{}, s.origin())
-	sp := newSpool(ctx, s.o.Queue, env, s.received(s.o.Now()), s.spoolBuf)
-	defer func() { s.spoolBuf = sp.release() }()
+	buf := s.spoolBuf
+	if buf == nil {
+		buf = s.srv.getSpool()
+	}
+	sp := newSpool(ctx, s.o.Queue, env, s.received(s.o.Now()), buf)
+	defer func() { s.spoolBuf = s.srv.keepSpool(sp.release()) }()
 	res, err := s.readBody(sp)
 	if err != nil {
 		sp.discard()

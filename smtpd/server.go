@@ -46,6 +46,7 @@ type Server struct {
 	total     int
 	perClient map[netip.Addr]int
 	authFails *auth.Limiter // failed AUTH attempts per client
+	spools    sync.Pool     // *[]byte: message buffers that grew beyond keptSpool
 }
 
 // NewServer checks o and returns a Server.

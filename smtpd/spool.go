@@ -49,15 +49,34 @@ func newSpool(ctx context.Context, q Queue, env intake.Envelope, first string, b
 }
 
 // release returns the memory buffer for reuse once the queue is done with
-// it; nil if it went to a streaming Enqueue or grew large, so that idle
-// sessions stay small.
+// it; nil if it went to a streaming Enqueue.
 func (sp *spool) release() []byte {
 	b := sp.buf
 	sp.buf = nil
-	if cap(b) > keptSpool {
-		return nil
-	}
 	return b
+}
+
+// getSpool returns a message buffer from the server's pool of large ones,
+// or nil (the spool then grows its own).
+func (s *Server) getSpool() []byte {
+	if b, ok := s.spools.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+// keepSpool is what a session keeps of a message buffer it is done with:
+// a small one stays with the session; a large one goes back to the
+// server's pool for the next large message of any session, so that idle
+// sessions stay small and large messages do not grow a new buffer each.
+func (s *Server) keepSpool(b []byte) []byte {
+	if cap(b) <= keptSpool {
+		return b
+	}
+	if cap(b) <= 2*spoolMemory {
+		s.spools.Put(&b)
+	}
+	return nil
 }
 
 // write stores p (which the caller may reuse afterwards).

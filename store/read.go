@@ -147,6 +147,11 @@ func (r *bodyReader) load() error {
 		if int64(len(v)) > r.remain || len(v) == 0 {
 			return fmt.Errorf("message %d: body chunk %d has %d bytes with %d to go: %w", r.id, r.next, len(v), r.remain, ErrCorrupt)
 		}
+		if r.buf == nil {
+			if b, ok := r.s.chunks.Get().(*[]byte); ok {
+				r.buf = *b
+			}
+		}
 		r.buf = append(r.buf[:0], v...)
 		return nil
 	})
@@ -159,8 +164,13 @@ func (r *bodyReader) load() error {
 	return nil
 }
 
-// Close releases the reader's buffer.
+// Close gives the reader's buffer back for the next body read, so that
+// delivering a large message does not allocate its chunks again.
 func (r *bodyReader) Close() error {
+	if r.buf != nil && cap(r.buf) <= r.s.chunkSize {
+		b := r.buf[:0]
+		r.s.chunks.Put(&b)
+	}
 	r.buf, r.err = nil, fmt.Errorf("message %d: body reader closed", r.id)
 	return nil
 }

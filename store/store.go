@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,6 +56,7 @@ type Store struct {
 	path      string
 	log       *slog.Logger
 	chunkSize int
+	chunks    sync.Pool // *[]byte: body readers' chunk buffers, reused between messages
 }
 
 // Open opens or creates the queue file at path (mode 0600). A file that is

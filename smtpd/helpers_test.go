@@ -3,18 +3,13 @@ package smtpd
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,6 +19,8 @@ import (
 
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/store"
+	"github.com/qsend/qsend/tls/certfile/certtest"
+	"github.com/qsend/qsend/tls/certrelay"
 )
 
 const testMe = "mx.example.org"
@@ -305,133 +302,67 @@ func (c *client) startTLS(cfg *tls.Config) *tls.ConnectionState {
 
 // testPKI is a CA with a server certificate and client certificates.
 type testPKI struct {
-	ca, otherCA      *x509.Certificate
-	caKey, otherKey  *ecdsa.PrivateKey
+	ca, otherCA      *certtest.CA
 	pool             *x509.CertPool
 	server           tls.Certificate
 	alice, bob       tls.Certificate // listed / not listed
 	revoked, noEmail tls.Certificate
 	stranger         tls.Certificate // from another CA
-	crl              *x509.RevocationList
+	crl              []byte          // PEM, revoking revoked
 }
 
 var (
 	pkiOnce sync.Once
 	pkiVal  *testPKI
-	pkiErr  error
 )
 
+// sharedPKI makes the test PKI once for all tests (key generation is the
+// slow part); the first caller's t reports a failure.
 func sharedPKI(t testing.TB) *testPKI {
 	t.Helper()
-	pkiOnce.Do(func() { pkiVal, pkiErr = newPKI() })
-	if pkiErr != nil {
-		t.Fatal(pkiErr)
+	pkiOnce.Do(func() { pkiVal = newPKI(t) })
+	if pkiVal == nil {
+		t.Fatal("test PKI failed")
 	}
 	return pkiVal
 }
 
-var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
-
-func newPKI() (*testPKI, error) {
-	p := &testPKI{}
-	var err error
-	if p.ca, p.caKey, err = newCA("Test CA"); err != nil {
-		return nil, err
+func newPKI(t testing.TB) *testPKI {
+	p := &testPKI{ca: certtest.NewCA(t, "Test CA"), otherCA: certtest.NewCA(t, "Other CA")}
+	p.pool = p.ca.Pool()
+	client := func(ca *certtest.CA, cn, email string) *certtest.Cert {
+		return ca.Issue(t, certtest.Options{CommonName: cn, Email: email})
 	}
-	if p.otherCA, p.otherKey, err = newCA("Other CA"); err != nil {
-		return nil, err
-	}
-	p.pool = x509.NewCertPool()
-	p.pool.AddCert(p.ca)
-	serial := int64(10)
-	leaf := func(ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn, email string, server bool) (tls.Certificate, error) {
-		serial++
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return tls.Certificate{}, err
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: cn},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(24 * time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		}
-		if server {
-			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-			tmpl.DNSNames = []string{cn}
-			tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-		}
-		if email != "" {
-			tmpl.Subject.ExtraNames = []pkix.AttributeTypeAndValue{{Type: oidEmailAddress, Value: email}}
-			tmpl.EmailAddresses = []string{email}
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return tls.Certificate{}, err
-		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return tls.Certificate{}, err
-		}
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: c}, nil
-	}
-	if p.server, err = leaf(p.ca, p.caKey, testMe, "", true); err != nil {
-		return nil, err
-	}
-	if p.alice, err = leaf(p.ca, p.caKey, "alice", "alice@example.com", false); err != nil {
-		return nil, err
-	}
-	if p.bob, err = leaf(p.ca, p.caKey, "bob", "bob@example.com", false); err != nil {
-		return nil, err
-	}
-	if p.revoked, err = leaf(p.ca, p.caKey, "carol", "carol@example.com", false); err != nil {
-		return nil, err
-	}
-	if p.noEmail, err = leaf(p.ca, p.caKey, "dave", "", false); err != nil {
-		return nil, err
-	}
-	if p.stranger, err = leaf(p.otherCA, p.otherKey, "erin", "alice@example.com", false); err != nil {
-		return nil, err
-	}
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number:     big.NewInt(1),
-		ThisUpdate: time.Now().Add(-time.Hour),
-		NextUpdate: time.Now().Add(24 * time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{
-			{SerialNumber: p.revoked.Leaf.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)},
-		},
-	}, p.ca, p.caKey)
-	if err != nil {
-		return nil, err
-	}
-	if p.crl, err = x509.ParseRevocationList(der); err != nil {
-		return nil, err
-	}
-	return p, nil
+	p.server = p.ca.Issue(t, certtest.Options{CommonName: testMe, DNSNames: []string{testMe}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}).TLS()
+	p.alice = client(p.ca, "alice", "alice@example.com").TLS()
+	p.bob = client(p.ca, "bob", "bob@example.com").TLS()
+	revoked := client(p.ca, "carol", "carol@example.com")
+	p.revoked = revoked.TLS()
+	p.noEmail = client(p.ca, "dave", "").TLS()
+	p.stranger = client(p.otherCA, "erin", "alice@example.com").TLS()
+	p.crl = p.ca.CRL(t, revoked)
+	return p
 }
 
-func newCA(cn string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// relay is the real client-certificate relay check (tls/certrelay) over
+// a control directory holding the test CA, its CRL and tlsclients.
+func (p *testPKI) relay(t testing.TB, clients ...string) CertRelay {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{
+		"clientca.pem":  p.ca.PEM(),
+		"clientcrl.pem": p.crl,
+		"tlsclients":    []byte(strings.Join(clients, "\n") + "\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := certrelay.New(certrelay.Options{ControlDir: dir})
 	if err != nil {
-		return nil, nil, err
+		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := x509.ParseCertificate(der)
-	return c, key, err
+	return r
 }
 
 // serverTLS is Options.TLS for the tests.
@@ -448,44 +379,4 @@ func (p *testPKI) clientTLS(cert ...tls.Certificate) *tls.Config {
 		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert[0], nil }
 	}
 	return cfg
-}
-
-// certRelay is a CertRelay with qmail-tls's checks done with crypto/x509:
-// chain to the CA, the CRL, the subject's emailAddress in tlsclients.
-type certRelay struct {
-	pki     *testPKI
-	clients map[string]bool
-}
-
-func (r certRelay) Active() bool              { return true }
-func (r certRelay) ClientCAs() *x509.CertPool { return r.pki.pool }
-
-func (r certRelay) Check(cs tls.ConnectionState) (string, error) {
-	leaf := cs.PeerCertificates[0]
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: r.pki.pool, Intermediates: inter,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return "", errors.New("unable to get local issuer certificate")
-	}
-	for _, e := range r.pki.crl.RevokedCertificateEntries {
-		if e.SerialNumber.Cmp(leaf.SerialNumber) == 0 {
-			return "", errors.New("certificate revoked")
-		}
-	}
-	var email string
-	for _, n := range leaf.Subject.Names {
-		if n.Type.Equal(oidEmailAddress) {
-			email, _ = n.Value.(string)
-		}
-	}
-	if email == "" {
-		return "", errors.New("contains no email address")
-	}
-	if !r.clients[strings.ToLower(email)] {
-		return "", errors.New("email address not in my list of tlsclients")
-	}
-	return email, nil
 }

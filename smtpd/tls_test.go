@@ -190,7 +190,7 @@ func TestCertRelay(t *testing.T) {
 			ts := startServer(t, serverConfig{opts: func(o *Options) {
 				o.TLS = pki.serverTLS()
 				o.Rcpthosts = domainSet{"example.org": true}
-				o.CertRelay = certRelay{pki: pki, clients: map[string]bool{"alice@example.com": true, "carol@example.com": true}}
+				o.CertRelay = pki.relay(t, "alice@example.com", "carol@example.com")
 			}})
 			c := dial(t, ts.addr)
 			c.expect(greeting)
@@ -239,7 +239,7 @@ func TestCertRelayRequest(t *testing.T) {
 		ts := startServer(t, serverConfig{opts: func(o *Options) {
 			o.TLS = pki.serverTLS()
 			if active {
-				o.CertRelay = certRelay{pki: pki}
+				o.CertRelay = pki.relay(t)
 			}
 		}})
 		var asked bool
@@ -257,7 +257,7 @@ func TestCertRelayRequest(t *testing.T) {
 		if asked != active {
 			t.Errorf("active %v: certificate requested %v", active, asked)
 		}
-		if active && (len(cas) != 1 || !bytes.Equal(cas[0], pki.ca.RawSubject)) {
+		if active && (len(cas) != 1 || !bytes.Equal(cas[0], pki.ca.Cert.Cert.RawSubject)) {
 			t.Errorf("acceptable CAs %q", cas)
 		}
 	}

@@ -2,15 +2,10 @@ package mtasts
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,62 +17,8 @@ import (
 
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/mx/dnstest"
+	"github.com/qsend/qsend/tls/certfile/certtest"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newCA(t testing.TB) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "qsend test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key}
-}
-
-// leaf issues a server certificate for names.
-func (ca *testCA) leaf(t testing.TB, names ...string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // response is what the policy server answers for one host.
 type response struct {
@@ -184,14 +125,14 @@ type world struct {
 // records have TTL 0 so that tests can change them.
 func newWorld(t testing.TB, domains []string, mod func(*Options)) *world {
 	t.Helper()
-	ca := newCA(t)
+	ca := certtest.NewCA(t, "qsend test CA")
 	var names []string
 	for _, d := range domains {
 		names = append(names, "mta-sts."+d)
 	}
 	w := &world{
 		dns:    dnstest.Start(t),
-		policy: startPolicyServer(t, ca.leaf(t, names...)),
+		policy: startPolicyServer(t, ca.Issue(t, certtest.Options{CommonName: names[0], DNSNames: names}).TLS()),
 		clock:  &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		cache:  &MemoryCache{},
 	}
@@ -207,7 +148,7 @@ func newWorld(t testing.TB, domains []string, mod func(*Options)) *world {
 	o := Options{
 		TXT:          dnsr.TXT,
 		Cache:        w.cache,
-		RootCAs:      []*x509.Certificate{ca.cert},
+		RootCAs:      []*x509.Certificate{ca.Cert.Cert},
 		DialContext:  w.policy.dial,
 		FetchTimeout: 5 * time.Second,
 		Now:          w.clock.now,

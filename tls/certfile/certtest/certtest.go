@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -40,7 +41,13 @@ type Options struct {
 	NotBefore  time.Time // zero: an hour ago
 	NotAfter   time.Time // zero: a day from now
 	Key        KeyType
+	// Email, when set, goes into the subject's emailAddress attribute
+	// (where qmail-tls looks) and an rfc822Name subjectAltName.
+	Email string
 }
+
+// oidEmailAddress is PKCS #9 emailAddress.
+var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
 
 // Cert is an issued certificate with its key and the chain above it.
 type Cert struct {
@@ -158,6 +165,23 @@ func (ca *CA) WritePEM(t testing.TB, path string) string {
 	return path
 }
 
+// CRL returns a PEM CRL issued by ca, valid from an hour ago for a day,
+// revoking the given certificates (clientcrl.pem).
+func (ca *CA) CRL(t testing.TB, revoked ...*Cert) []byte {
+	t.Helper()
+	now := time.Now()
+	tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(24 * time.Hour)}
+	for _, r := range revoked {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
+			x509.RevocationListEntry{SerialNumber: r.Cert.SerialNumber, RevocationTime: now.Add(-time.Minute)})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert.Cert, ca.Key)
+	if err != nil {
+		t.Fatalf("certtest: create CRL: %v", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+}
+
 // CertsPEM PEM-encodes certificates one after the other.
 func CertsPEM(certs ...*x509.Certificate) []byte {
 	var out []byte
@@ -177,7 +201,7 @@ func template(o Options) *x509.Certificate {
 		o.NotAfter = now.Add(24 * time.Hour)
 	}
 	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	return &x509.Certificate{
+	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: o.CommonName, Organization: []string{"qsend tests"}},
 		DNSNames:     o.DNSNames,
@@ -187,6 +211,11 @@ func template(o Options) *x509.Certificate {
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
+	if o.Email != "" {
+		tmpl.Subject.ExtraNames = []pkix.AttributeTypeAndValue{{Type: oidEmailAddress, Value: o.Email}}
+		tmpl.EmailAddresses = []string{o.Email}
+	}
+	return tmpl
 }
 
 // sign creates a certificate and parses it back.

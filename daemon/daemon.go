@@ -198,7 +198,7 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 	for _, l := range d.smtpListeners {
 		opened = append(opened, l.ln)
 	}
-	if d.sts, err = STSResolver(cfg, d.derived.resolver, stsCache{d.store}, log); err != nil {
+	if d.sts, err = STSResolver(cfg, d.derived.resolver, newSTSCache(d.store), log); err != nil {
 		return fail(err)
 	}
 	d.remote = remote.New(RemoteOptions(cfg, d.derived.resolver, RemoteTLS(cfg, d.derived.tls, d.sts), log))

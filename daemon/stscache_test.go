@@ -16,7 +16,7 @@ func TestSTSCacheRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	c := stsCache{st}
+	c := newSTSCache(st)
 	now := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 	want := mtasts.Cached{Policy: mtasts.Policy{Mode: mtasts.ModeEnforce, MX: []string{"mx.example.com", "*.example.net"}, MaxAge: 86400 * time.Second},
 		ID: "20261124", Fetched: now, Expires: now.Add(86400 * time.Second)}
@@ -31,4 +31,13 @@ func TestSTSCacheRoundTrip(t *testing.T) {
 		t.Fatalf("Domains = %v %v", ds, err)
 	}
 	var _ mtasts.Lister = c
+	// A fresh cache over the same file reads what the first one stored,
+	// and remembers that another domain has no policy.
+	c2 := newSTSCache(st)
+	if got, ok, err := c2.Load("example.com"); !ok || err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("second cache Load = %+v %v %v", got, ok, err)
+	}
+	if _, ok, err := c2.Load("other.example"); ok || err != nil {
+		t.Fatalf("Load of an unknown domain = %v %v", ok, err)
+	}
 }

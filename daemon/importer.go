@@ -15,6 +15,10 @@ import (
 // enqueue stores a message with received prepended and tells the scheduler.
 // It is the one way messages enter the queue from outside.
 func (d *Daemon) enqueue(ctx context.Context, m store.NewMessage, received string, body io.Reader) (store.ID, error) {
+	if l, ok := body.(interface{ Len() int }); ok {
+		// A body held in memory (smtpd's, mostly): its size is known.
+		m.SizeHint = len(received) + l.Len()
+	}
 	msg, err := d.store.EnqueueMessage(ctx, m, io.MultiReader(strings.NewReader(received), body))
 	if err != nil {
 		return msg.ID, err

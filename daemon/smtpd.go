@@ -94,12 +94,7 @@ func (q storeQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Re
 		in.Protocol, in.ClientAddr, in.HELO, in.TLS, in.Auth = o.Protocol, o.ClientAddr, o.HELO, o.TLS, o.Auth
 	}
 	msg := store.NewMessage{Sender: env.Sender, Recipients: env.Recipients, Born: now, Intake: in}
-	received := intake.Received(pid, "from network", now)
-	if l, ok := body.(interface{ Len() int }); ok {
-		// A message smtpd held in memory: its size is known.
-		msg.SizeHint = len(received) + l.Len()
-	}
-	_, err := q.d.enqueue(ctx, msg, received, body)
+	_, err := q.d.enqueue(ctx, msg, intake.Received(pid, "from network", now), body)
 	if err != nil {
 		return intake.Errorf(queueExit(err), "queueing the message: %v", err)
 	}

@@ -274,14 +274,21 @@ func (g *group) settle(p int, state store.RcptState, reason, text string) {
 	g.reasons[p] = reason
 }
 
-// settleRest gives every undecided recipient the same result; tlsPolicy
-// marks a deferral caused by a TLS policy that could not be met.
-func (g *group) settleRest(state store.RcptState, reason, text string, tlsPolicy ...bool) {
+// settleRest gives every undecided recipient the same result.
+func (g *group) settleRest(state store.RcptState, reason, text string) {
 	for _, p := range g.pos {
 		g.settle(p, state, reason, text)
-		g.results[p].TLSPolicy = len(tlsPolicy) > 0 && tlsPolicy[0]
 	}
 	g.pos = nil
+}
+
+// deferRest defers every undecided recipient with what the last server
+// tried made of them, marked when it was a TLS policy failure.
+func (g *group) deferRest(last tried) {
+	for _, p := range g.pos {
+		g.results[p].TLSPolicy = last.tlsPolicy
+	}
+	g.settleRest(store.Deferred, last.reason, last.text)
 }
 
 // wait puts every undecided recipient back until until, without an attempt.
@@ -343,8 +350,8 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 		port = t.o.Port
 	}
 	last := tried{text: noConnection, reason: "connect"}
-	var brokenAddrs []netip.AddrPort
-	var brokenRoutes []route
+	var firstBroken *route // the first server whose handshake failed under may
+	var firstBrokenAddr netip.AddrPort
 	allBroken := true // every server reached failed the TLS handshake under may
 	sts := t.stsPolicy(ctx, domain, plan)
 	old := g.now.Sub(job.Msg.Born) >= t.o.TLS.PlaintextAfter
@@ -370,7 +377,8 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 			r := route{dec: dec, port: port}
 			// A host remembered broken goes plaintext at once for a
 			// message old enough (Postfix's rule; KumoMTA's memory).
-			r.plain = dec.Level == policy.May && old && port != 465 && t.broken.has(ip, g.now)
+			// (No host on port 465 is remembered: SMTPS has no plaintext.)
+			r.plain = dec.Level == policy.May && old && t.broken.has(ip, g.now)
 			res := t.tryServer(ctx, g, h.Name, addr, r)
 			if res.reached {
 				connectFailed = false
@@ -378,24 +386,24 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 			if res.text != "" {
 				last = res
 			}
-			if res.broken {
-				brokenAddrs, brokenRoutes = append(brokenAddrs, addr), append(brokenRoutes, r)
-			} else if res.reached {
+			if res.broken && firstBroken == nil {
+				firstBroken, firstBrokenAddr = &r, addr
+			} else if !res.broken && res.reached {
 				allBroken = false
 			}
 		}
 	}
-	if len(g.pos) > 0 && allBroken && old && len(brokenAddrs) > 0 && ctx.Err() == nil {
+	if len(g.pos) > 0 && allBroken && old && firstBroken != nil && ctx.Err() == nil {
 		// Every server failed the handshake under may and the message
 		// has waited long enough: one attempt in plaintext (Postfix).
-		r := brokenRoutes[0]
+		r := *firstBroken
 		r.plain = true
-		if res := t.tryServer(ctx, g, r.dec.Host, brokenAddrs[0], r); res.text != "" {
+		if res := t.tryServer(ctx, g, r.dec.Host, firstBrokenAddr, r); res.text != "" {
 			last = res
 		}
 	}
 	if len(g.pos) > 0 {
-		g.settleRest(store.Deferred, last.reason, last.text, last.tlsPolicy)
+		g.deferRest(last)
 	}
 }
 

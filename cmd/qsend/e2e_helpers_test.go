@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/store"
 )
 
 // qsendBin is the binary the end-to-end tests run, built once by TestMain.
@@ -285,4 +287,14 @@ func (d *daemonProc) stop(sig syscall.Signal) error {
 		d.t.Fatalf("daemon did not exit after %v", sig)
 		return nil
 	}
+}
+
+// storedBody reads message id's body from the queue file.
+func storedBody(st *store.Store, id store.ID) ([]byte, error) {
+	r, err := st.Body(id)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }

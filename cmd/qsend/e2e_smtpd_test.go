@@ -197,12 +197,7 @@ func (s *site) storedMessages(d *daemonProc) map[string]storedMessage {
 	defer st.Close()
 	out := map[string]storedMessage{}
 	err = st.Walk(func(m store.Message) error {
-		r, err := st.Body(m.ID)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		b, err := io.ReadAll(r)
+		b, err := storedBody(st, m.ID)
 		if err != nil {
 			return err
 		}

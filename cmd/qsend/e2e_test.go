@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -325,12 +324,7 @@ func TestKillDuringIntake(t *testing.T) {
 		}
 		token := strings.TrimSuffix(m.Recipients[0].Addr, "@example.net")
 		seen[token]++
-		r, err := st.Body(m.ID)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		b, err := io.ReadAll(r)
+		b, err := storedBody(st, m.ID)
 		if err != nil {
 			return err
 		}

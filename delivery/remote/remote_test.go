@@ -138,6 +138,10 @@ func TestRepliesAtEachStage(t *testing.T) {
 		{"data 5xx", stage("DATA", 554, "5.3.0 no data"), store.Failed, "127.0.0.2 failed on DATA command."},
 		{"after the dot 5xx", stage("DOT", 554, "5.7.1 spam"), store.Failed, "127.0.0.2 failed after I sent the message.\nRemote host said: 554 5.7.1 spam"},
 		{"after the dot 4xx", stage("DOT", 451, "4.3.0 try later"), store.Deferred, "127.0.0.2 failed after I sent the message."},
+		// A hostile or broken MX that answers DATA with 250: the body was
+		// never sent, so the message waits (RFC 5321 §4.3.2).
+		{"data 250", stage("DATA", 250, "2.0.0 ok"), store.Deferred, "127.0.0.2 failed on DATA command.\nRemote host said: 250 2.0.0 ok"},
+		{"after the dot 354", stage("DOT", 354, "more"), store.Deferred, "Connected to 127.0.0.2 but connection died. Possible duplicate!"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

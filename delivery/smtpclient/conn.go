@@ -339,6 +339,24 @@ func (c *Conn) write(stage Stage, line string) error {
 }
 
 func (c *Conn) flush(stage Stage, afterDot bool) error {
+	if c.r.Buffered() > 0 {
+		// Every reply asked for so far has been read, so these bytes answer
+		// nothing this client sent (RFC 5321 §4.2: a reply answers one
+		// command; RFC 2920 §3.2 lets only the replies of the group already
+		// sent be outstanding). Read as the next reply they would answer the
+		// wrong command: end the connection instead.
+		rep, err := readReply(c.r, c.o.MaxLineLength)
+		if err != nil {
+			return c.netErr(stage, err, afterDot)
+		}
+		c.broken.Store(true)
+		c.raw.Close()
+		if rep.Code == 421 {
+			// RFC 5321 §3.8: a server closing the channel may say so unasked.
+			return &Error{Stage: stage, Reply: &rep, AfterDot: afterDot}
+		}
+		return &Error{Stage: stage, Reply: &rep, Err: ErrOutOfStep, AfterDot: afterDot}
+	}
 	if err := c.w.Flush(); err != nil {
 		return c.netErr(stage, err, afterDot)
 	}
@@ -360,7 +378,40 @@ func (c *Conn) readAfter(stage Stage, afterDot bool) (Reply, error) {
 		c.broken.Store(true)
 		c.raw.Close()
 	}
+	if !inStep(stage, rep.Code) {
+		// The server and this client disagree about where the dialogue is:
+		// nothing it says from here on can be trusted to answer what was
+		// asked, so the connection ends and every recipient not yet decided
+		// is deferred with this reply.
+		c.broken.Store(true)
+		c.raw.Close()
+		return rep, &Error{Stage: stage, Reply: &rep, Err: ErrOutOfStep, AfterDot: afterDot}
+	}
 	return rep, nil
+}
+
+// ErrOutOfStep is the Err of an *Error for a reply that the command it
+// answers cannot have: a 3xx to anything but DATA, or anything but 354 or
+// a refusal to DATA. Its Reply is the reply; the failure is temporary
+// whatever the code, and the connection has been closed.
+var ErrOutOfStep = errors.New("reply out of step with the dialogue")
+
+// inStep reports whether code is a reply that a command at stage may get.
+// RFC 5321 §4.3.2: 354 is the only positive reply to DATA, the one that
+// opens the data, and no other command has an intermediate (3xx) reply.
+// So a 250 to DATA (which, taken as the final reply, would mark a message
+// delivered whose body was never sent) or a 354 to the final dot ends the
+// connection instead of deciding recipients. Postfix's client likewise
+// sends the body only after a 3xx to DATA and fails the transaction
+// otherwise; qmail-remote.c smtp() refuses only 4xx and 5xx to DATA.
+func inStep(stage Stage, code int) bool {
+	if code >= 400 {
+		return true
+	}
+	if stage == StageData {
+		return code == 354
+	}
+	return code < 300 || code >= 400
 }
 
 func (c *Conn) netErr(stage Stage, err error, afterDot bool) error {

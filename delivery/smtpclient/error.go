@@ -67,6 +67,9 @@ func (e *Error) Error() string {
 	switch {
 	case e.Reply != nil:
 		s += e.Reply.Text()
+		if errors.Is(e.Err, ErrOutOfStep) {
+			s += " (" + ErrOutOfStep.Error() + ")"
+		}
 	case e.Err != nil:
 		s += e.Err.Error()
 	default:

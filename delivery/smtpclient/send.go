@@ -304,6 +304,8 @@ func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
 		return nil, nil, t.closing(drep, StageData, accepted)
 	}
 	if drep.Code != 354 {
+		// A refusal: c.read ended the connection on any other reply but 354
+		// (RFC 5321 §4.3.2), so the recipients take this one.
 		if !mailOK {
 			return nil, &mrep, nil
 		}

@@ -1,9 +1,11 @@
 package smtpclient
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -48,6 +50,24 @@ func TestSendReplies(t *testing.T) {
 			[]Stage{StageRcpt, StageRcpt, StageRcpt}, []int{421, 421, 421}, true, 0},
 		{"421 after dot", []scripted{{cmd: "DOT", code: 421, text: "4.3.2 bye"}}, "deferred deferred deferred",
 			[]Stage{StageBody, StageBody, StageBody}, []int{421, 421, 421}, true, 0},
+		// RFC 5321 §4.3.2: only 354 opens the data; any other reply that is
+		// not a refusal leaves the dialogue out of step. The body was never
+		// sent, so nobody is delivered, and the connection ends.
+		{"DATA 250", []scripted{{cmd: "DATA", code: 250, text: "2.0.0 ok"}}, "deferred deferred deferred",
+			[]Stage{StageData, StageData, StageData}, []int{250, 250, 250}, true, 0},
+		{"DATA 251", []scripted{{cmd: "DATA", code: 251, text: "ok"}}, "deferred deferred deferred",
+			[]Stage{StageData, StageData, StageData}, []int{251, 251, 251}, true, 0},
+		{"DATA 334", []scripted{{cmd: "DATA", code: 334, text: "go on"}}, "deferred deferred deferred",
+			[]Stage{StageData, StageData, StageData}, []int{334, 334, 334}, true, 0},
+		{"DATA 250 after a refused recipient", []scripted{{cmd: "RCPT", match: "a@", code: 550, text: "5.1.1 no"},
+			{cmd: "DATA", code: 250, text: "ok"}}, "failed deferred deferred",
+			[]Stage{StageRcpt, StageData, StageData}, []int{550, 250, 250}, true, 0},
+		{"MAIL 354", []scripted{{cmd: "MAIL", code: 354, text: "what"}}, "deferred deferred deferred",
+			[]Stage{StageMail, StageMail, StageMail}, []int{354, 354, 354}, true, 0},
+		{"RCPT 354", []scripted{{cmd: "RCPT", match: "b@", code: 354, text: "what"}}, "deferred deferred deferred",
+			[]Stage{StageRcpt, StageRcpt, StageRcpt}, []int{354, 354, 354}, true, 0},
+		{"after dot 354", []scripted{{cmd: "DOT", code: 354, text: "more"}}, "deferred deferred deferred",
+			[]Stage{StageBody, StageBody, StageBody}, []int{354, 354, 354}, true, 0},
 	}
 	for _, pipe := range []bool{false, true} {
 		for _, tt := range tests {
@@ -351,5 +371,74 @@ func TestReuseWithReset(t *testing.T) {
 		if c.Usable() {
 			t.Error("usable after Quit")
 		}
+	}
+}
+
+// TestOutOfStepError: a reply out of step is a temporary *Error that names
+// the reply, and a transaction with one never counts as delivered.
+func TestOutOfStepError(t *testing.T) {
+	s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{Pipelining: true, Reply: replies(scripted{cmd: "DATA", code: 250, text: "2.0.0 queued"})})
+	c := dial(t, s, testOptions())
+	_, err := c.Send(context.Background(), three, Message{Body: strings.NewReader("x\n")})
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrOutOfStep) || !e.Temporary() || e.Reply == nil || e.Reply.Code != 250 {
+		t.Fatalf("err = %v (%+v)", err, e)
+	}
+	if want := "smtpclient: DATA: 250 2.0.0 queued (reply out of step with the dialogue)"; err.Error() != want {
+		t.Errorf("text %q, want %q", err.Error(), want)
+	}
+	for _, cmd := range s.Commands() {
+		if cmd == "." || strings.HasPrefix(cmd, "x") {
+			t.Errorf("the body was sent: %q", s.Commands())
+		}
+	}
+}
+
+// TestUnaskedReply: bytes from the server that answer no command sent (here
+// a second reply to EHLO) end the connection before the next command,
+// instead of being read as that command's reply.
+func TestUnaskedReply(t *testing.T) {
+	for _, tt := range []struct {
+		name, extra string
+		outOfStep   bool
+	}{
+		{"second reply", "250 ok\r\n", true},
+		{"421 unasked", "421 4.3.2 closing\r\n", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan []string, 1)
+			addr := rawServer(t, func(c net.Conn) {
+				r := bufio.NewReader(c)
+				c.Write([]byte("220 raw ESMTP\r\n"))
+				var lines []string
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						break
+					}
+					lines = append(lines, strings.TrimSpace(l))
+					if strings.HasPrefix(l, "EHLO") {
+						c.Write([]byte("250 raw\r\n" + tt.extra))
+					}
+				}
+				got <- lines
+			})
+			c, err := Dial(context.Background(), addr, "raw", testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.Send(context.Background(), three, Message{Body: strings.NewReader("x\n")})
+			var e *Error
+			if !errors.As(err, &e) || errors.Is(err, ErrOutOfStep) != tt.outOfStep || e.Reply == nil || e.Stage != StageMail {
+				t.Fatalf("err = %v (%+v)", err, e)
+			}
+			if c.Usable() || states(res) != "deferred deferred deferred" {
+				t.Errorf("usable %v, states %q", c.Usable(), states(res))
+			}
+			c.Close()
+			if lines := <-got; slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "MAIL") }) {
+				t.Errorf("MAIL was sent: %q", lines)
+			}
+		})
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/qsend/qsend/config"
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/delivery"
 	"github.com/qsend/qsend/delivery/local"
 	"github.com/qsend/qsend/delivery/remote"
@@ -29,6 +28,7 @@ import (
 	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/smtpd"
 	"github.com/qsend/qsend/smtpd/setup"
@@ -254,7 +254,7 @@ loop:
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGALRM:
-				// qmail-semantics.md §3.4: everything waiting is retried now.
+				// qmail-send.8: everything waiting is retried now.
 				d.log.Info("SIGALRM: retrying all queued mail now")
 				d.sched.FlushAll()
 				d.requestImport()
@@ -491,7 +491,7 @@ func (d *Daemon) watchTrigger(f *os.File) {
 }
 
 // received is the Received line for a message submitted by uid's process
-// pid at t (qmail-semantics.md §4.1).
+// pid at t (qmail-queue.8).
 func (d *Daemon) received(pid, uid int, t time.Time) string {
 	return intake.Received(pid, d.invokers.Words(uid), t)
 }

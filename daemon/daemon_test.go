@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/qsend/qsend/config"
-	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 )
 

@@ -5,7 +5,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/qsend/qsend/daemon/qmaillog"
+	"github.com/qsend/qsend/internal/qmaillog"
 )
 
 // NewLogger returns the logger for log.format: "text" and "json" are

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"io"
 
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake/maildrop"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 )
 

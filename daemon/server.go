@@ -10,8 +10,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 )
 

@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/qsend/qsend/daemon/qmaillog"
 	"github.com/qsend/qsend/delivery/bounce"
+	"github.com/qsend/qsend/internal/qmaillog"
 	"github.com/qsend/qsend/store"
 )
 
 // complete finishes a message whose recipients are all final
-// (qmail-semantics.md §3.1 messdone, §3.5): it queues the bounce owed for
+// (qmail-send.c messdone, §3.5): it queues the bounce owed for
 // failed recipients, then deletes the message, then announces the bounce.
 // The bounce carries the dedupe key of the message, so if qsend stops
 // between queuing it and deleting the message, the next run finds it

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/qsend/qsend/daemon/qmaillog"
+	"github.com/qsend/qsend/internal/qmaillog"
 	"github.com/qsend/qsend/store"
 )
 
@@ -17,7 +17,7 @@ type job struct {
 	tr      Transport
 	numbers []int     // delivery number of each recipient, for the log
 	start   time.Time // when the pass started (dispatch)
-	dying   bool      // the pass is the message's last (qmail-semantics.md §3.2)
+	dying   bool      // the pass is the message's last (qmail-send.c nextretry())
 	warn    bool      // queue the message's delay warning first
 }
 
@@ -62,7 +62,7 @@ func (s *Scheduler) dispatch(id store.ID, now time.Time, flushSince [numChannels
 			waiting[c] = 0
 		}
 	}
-	// qmail-semantics.md §3.2: dying is decided when the pass starts.
+	// qmail-send.c nextretry(): dying is decided when the pass starts.
 	dying := now.After(m.Born.Add(s.o.QueueLifetime))
 	// Decided here, when the message is read anyway, so a warning costs
 	// no scan of its own; the first job started queues it.
@@ -131,7 +131,7 @@ func (s *Scheduler) deliver(ctx context.Context, j *job) (results []store.Result
 const noResultText = "qsend transport gave no result for this recipient. (#4.3.0)\n"
 
 // finish records a job's results, then logs them, then acts on them:
-// durable first (qmail-semantics.md §3.1, markdone before anything else).
+// durable first (qmail-send.c, markdone before anything else).
 func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) {
 	s.mu.Lock()
 	now, retry, holdTLS := s.o.Now(), s.o.Retry, !s.o.BounceTLSOnExpiry
@@ -162,7 +162,7 @@ func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) 
 			continue
 		}
 		if r.State == store.Deferred && j.dying {
-			// qmail-semantics.md §3.2: in the last pass a deferral is a
+			// qmail-send.c nextretry(): in the last pass a deferral is a
 			// failure, with the reason added on a line of its own. A wait
 			// that was no attempt fails with the last attempt's reason.
 			if r.NotAttempted && r.Text == "" {

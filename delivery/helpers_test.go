@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -12,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsend/qsend/daemon/qmaillog"
+	"github.com/qsend/qsend/internal/qmaillog"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/store"
 )
 
@@ -36,30 +36,6 @@ func (c *fakeClock) Set(t time.Time) {
 	c.t = t
 	c.mu.Unlock()
 }
-
-// logBuf collects log lines safely across goroutines.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuf) Lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := strings.TrimSuffix(b.buf.String(), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
-
-func (b *logBuf) Has(line string) bool { return slices.Contains(b.Lines(), line) }
 
 // outcome is a scripted result.
 type outcome struct {
@@ -150,7 +126,7 @@ type env struct {
 	t     *testing.T
 	st    *store.Store
 	clock *fakeClock
-	log   *logBuf
+	log   *testlib.LogBuffer
 	opts  Options
 	s     *Scheduler
 	stop  func()
@@ -163,7 +139,7 @@ func newEnv(t *testing.T, mod func(o *Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, st: st, clock: &fakeClock{t: start}, log: &logBuf{}}
+	e := &env{t: t, st: st, clock: &fakeClock{t: start}, log: &testlib.LogBuffer{}}
 	e.opts = Options{
 		Store:             st,
 		Logger:            slog.New(qmaillog.NewHandler(e.log, slog.LevelInfo)),

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qsend/qsend/daemon/qmaillog"
+	"github.com/qsend/qsend/internal/qmaillog"
 	"github.com/qsend/qsend/store"
 )
 

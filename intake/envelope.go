@@ -11,11 +11,11 @@ import (
 	"io"
 	"strings"
 
-	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/internal/ctl"
 )
 
 // MaxAddrLen is the longest envelope address qmail-queue accepts, including
-// its terminating NUL (qmail-semantics.md §4.1: "each address limited to
+// its terminating NUL (qmail-queue.8: "each address limited to
 // 1003 bytes including terminator").
 const MaxAddrLen = 1003
 
@@ -23,7 +23,7 @@ const MaxAddrLen = 1003
 type Envelope = ctl.Envelope
 
 // ReadEnvelope parses qmail-queue's envelope from r: `F<sender>\0`, then
-// `T<recipient>\0` repeated, then one more `\0` (qmail-semantics.md §4.1).
+// `T<recipient>\0` repeated, then one more `\0` (qmail-queue.8).
 // Errors are *Error values carrying qmail-queue's exit code: 91 for a record
 // that does not start with F or T, 11 for an address too long, 54 for a read
 // error or an envelope that ends before its final NUL.

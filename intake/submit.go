@@ -8,8 +8,8 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake/maildrop"
+	"github.com/qsend/qsend/internal/ctl"
 )
 
 // Receipt says where a submitted message went.
@@ -55,7 +55,7 @@ func classify(err error) error {
 	}
 	// The connection broke after the message was sent or while it was
 	// being sent; it may or may not have been queued, as when qmail-queue
-	// is killed, so the caller must retry (qmail-semantics.md §4.2: 74).
+	// is killed, so the caller must retry (qmail-queue.8: 74).
 	return &Error{Code: ExitCommunication, Msg: "talking to the daemon: " + err.Error(), Err: err}
 }
 

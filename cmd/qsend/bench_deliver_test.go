@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 )
 

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/internal/ctl"
 )
 
 // TestDamagedQueueFile: the daemon and the CLI refuse a damaged queue file

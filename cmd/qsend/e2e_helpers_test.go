@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 )
 

@@ -26,7 +26,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/qsend/qsend/daemon/ctl"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/certfile/certtest"
 )
@@ -231,7 +231,7 @@ func checkStored(t *testing.T, msgs map[string]storedMessage, token, sender stri
 	if m.Sender != sender || strings.Join(got, " ") != strings.Join(rcpts, " ") {
 		t.Errorf("message %q: envelope <%s> %q, want <%s> %q", token, m.Sender, got, sender, rcpts)
 	}
-	// qmail-semantics.md §4.1 (qmail-queue's line), §2.1 (received.c).
+	// qmail-queue.8 (qmail-queue's line), §2.1 (received.c).
 	re := regexp.MustCompile(`^Received: \(qmail \d+ invoked ` + regexp.QuoteMeta(invoked) + `\); \d+ \w+ \d{4} \d\d:\d\d:\d\d -0000\n` +
 		`Received: from unknown \(HELO ` + regexp.QuoteMeta(helo) + `\) \(` + regexp.QuoteMeta(ip) + `\)\n` +
 		`  by ` + regexp.QuoteMeta(local) + ` with ` + regexp.QuoteMeta(with) + `; \d+ \w+ \d{4} \d\d:\d\d:\d\d -0000\n` +
@@ -444,7 +444,7 @@ func TestSMTPDSwaksAuth(t *testing.T) {
 			relay := []string{"--from", "alice@test.example", "--to", "far@example.net"}
 
 			// Inside TLS the rcpthosts refusal carries qmail-tls's
-			// certificate clause (qmail-semantics.md §2.3).
+			// certificate clause (qmail-tls qmail-smtpd.c tls_verify()).
 			out := swaks(t, addr, testMessage("noauth"), append(relay, "--ehlo", "noauth.client.example", "--tls")...)
 			swaksRefused(t, "relaying without AUTH", out, "553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)")
 
@@ -564,7 +564,7 @@ func (c *sClient) expect(re string, lines ...string) {
 // TestSMTPDOpenSSLClientCert: openssl s_client -starttls smtp talks SMTP
 // inside TLS; a client certificate from clientca.pem whose address is
 // listed in tlsclients may relay and is named in the Received line, as
-// with qmail-tls (qmail-semantics.md §2.3); an unlisted certificate or
+// with qmail-tls (qmail-tls qmail-smtpd.c tls_verify()); an unlisted certificate or
 // none gets qmail-tls's refusal.
 func TestSMTPDOpenSSLClientCert(t *testing.T) {
 	needTools(t, "openssl")
@@ -616,7 +616,7 @@ func TestSMTPDOpenSSLClientCert(t *testing.T) {
 		t.Fatalf("%d messages queued, want 1", len(msgs))
 	}
 	// The cipher is whatever OpenSSL and Go agreed on; the (cert ...)
-	// continuation line is qmail-tls's (qmail-semantics.md §2.3).
+	// continuation line is qmail-tls's (qmail-tls qmail-smtpd.c tls_verify()).
 	body := msgs["cert"].Body
 	with := regexp.MustCompile(`\n  by test\.example with ESMTPS \((TLS_[A-Z0-9_]+) encrypted\)\n  \(cert user@example\.com\); `).FindStringSubmatch(body)
 	if with == nil {

@@ -7,11 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/ctl"
 )
 
-// qmailQueueTimeout is qmail-queue's alarm (qmail-semantics.md §4.1).
+// qmailQueueTimeout is qmail-queue's alarm (qmail-queue.8).
 const qmailQueueTimeout = 86400 * time.Second
 
 func (a *app) qmailQueueCmd() *cobra.Command {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/daemon"
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 )
 

@@ -9,13 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/delivery"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 )
 
 // qreadDate is qmail-qread's date layout: "26 Sep 1995 04:46:54 GMT"
-// (qmail-semantics.md §6.1).
+// (qmail-qread.c).
 const qreadDate = "2 Jan 2006 15:04:05 GMT"
 
 // list prints every message, in qmail-qread's layout or as JSON lines.
@@ -103,7 +103,7 @@ func jsonMessage(m store.Message) listedMessage {
 	return out
 }
 
-// writeStat prints qmail-qstat's two lines (qmail-semantics.md §6.2); the
+// writeStat prints qmail-qstat's two lines (qmail-qstat.sh); the
 // maildrop plays the part of qmail's todo directory.
 func writeStat(w io.Writer, s ctl.Stat) {
 	fmt.Fprintf(w, "messages in queue: %d\n", s.Messages+s.Unprocessed)

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/qsend/qsend/config"
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake/qq"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/smtpd"
 	"github.com/qsend/qsend/smtpd/setup"
 )
@@ -68,7 +68,7 @@ func (a *app) smtpSession(env map[string]string, in io.Reader, out io.Writer) er
 
 // queueFor is how a command queues a message: through QMAILQUEUE from env
 // when it is set, run from qmail's home, the directory above control_dir
-// (qmail-semantics.md §4.4), else through the daemon or the maildrop.
+// (qmail.c qmail_open()), else through the daemon or the maildrop.
 func queueFor(cfg *config.Config, env map[string]string, stderr io.Writer) qq.Queue {
 	return qq.Queue{
 		Layout:  ctl.LayoutOf(cfg.StateDir),

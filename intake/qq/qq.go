@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/ctl"
 )
 
 // ErrCrashed is the cause of the *intake.Error returned when the QMAILQUEUE
@@ -26,7 +26,7 @@ type Queue struct {
 	// Layout is qsend's state directory, used when Program is empty.
 	Layout ctl.Layout
 	// Program is a qmail-queue replacement to run instead (QMAILQUEUE,
-	// qmail-semantics.md §4.4): started with no arguments and no PATH
+	// qmail.c qmail_open()): started with no arguments and no PATH
 	// search, the message on fd 0 and the envelope on fd 1.
 	Program string
 	// Dir is the directory Program runs in and a relative Program is
@@ -72,7 +72,7 @@ func (q Queue) run(ctx context.Context, env intake.Envelope, body io.Reader) (Re
 		mw.Close()
 		return Receipt{}, &intake.Error{Code: intake.ExitNoMem, Msg: "making a pipe for qq: " + err.Error(), Err: err}
 	}
-	// execv, not execvp: no PATH search (qmail-semantics.md §4.4). A name
+	// execv, not execvp: no PATH search (qmail.c qmail_open()). A name
 	// without a slash is a file in Dir, as for execv.
 	path := q.Program
 	if !strings.Contains(path, "/") {
@@ -146,11 +146,11 @@ func startError(prog string, err error) error {
 }
 
 // ExitExec is the status qmail.c's child exits with when it cannot run
-// qmail-queue (qmail-semantics.md §4.4).
+// qmail-queue (qmail.c qmail_open()).
 const ExitExec = 120
 
 // Text returns what qmail's callers print for an error from Put (qmail.c
-// qmail_close, qmail-semantics.md §4.3), without its D or Z letter, and
+// qmail_close, qmail.c qmail_close()), without its D or Z letter, and
 // whether it is permanent.
 func Text(err error) (text string, permanent bool) {
 	if errors.Is(err, ErrCrashed) {

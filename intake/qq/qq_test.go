@@ -16,10 +16,10 @@ import (
 
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/daemon"
-	"github.com/qsend/qsend/daemon/ctl"
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/intake/qq"
+	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/store"
 )
 

@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -130,26 +128,6 @@ func pattern(n int) []byte {
 	b, _ := io.ReadAll(&patternReader{n: int64(n)})
 	return b
 }
-
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 // writePartial leaves a body behind as a crash between the chunk
 // transactions and the final commit of a large enqueue would.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/qsend/qsend/internal/testlib"
 )
 
 func TestDedupeKeys(t *testing.T) {
@@ -123,8 +125,8 @@ func TestPartialBodyRemovedAtOpen(t *testing.T) {
 	}
 	s.Close()
 
-	var log logBuffer
-	s, err := Open(s.Path(), Options{Logger: log.logger()})
+	var log testlib.LogBuffer
+	s, err := Open(s.Path(), Options{Logger: log.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

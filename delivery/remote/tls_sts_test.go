@@ -1,22 +1,20 @@
 package remote
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/certfile/certtest"
 	"github.com/qsend/qsend/tls/mtasts"
@@ -69,24 +67,6 @@ func (s *stsServer) dial(ctx context.Context, network, _ string) (net.Conn, erro
 	return d.DialContext(ctx, network, s.addr)
 }
 
-// logBuffer collects a logger's output for tests; safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestTLSMTASTS delivers to domains with MTA-STS policies (RFC 8461)
 // fetched from an HTTPS server on loopback: under enforce only the MX hosts
 // the policy lists are used, with a certificate that verifies from the
@@ -129,8 +109,8 @@ func TestTLSMTASTS(t *testing.T) {
 	s3 := w.server("127.0.0.5", smtptest.Config{TLS: serverTLS(other.Issue(t, certtest.Options{DNSNames: []string{"mx3.other.test"}}))})
 	s5 := w.server("127.0.0.6", smtptest.Config{})
 
-	logs := &logBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, nil))
+	logs := &testlib.LogBuffer{}
+	logger := logs.Logger()
 	r := w.resolver(nil)
 	resolver, err := mtasts.New(mtasts.Options{
 		TXT:          r.TXT,

@@ -24,10 +24,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qsend/qsend/internal/testlib"
 )
 
 // Options say which mailboxes the server has.
@@ -40,8 +41,8 @@ type Dovecot struct {
 	in   instance
 	addr netip.AddrPort
 	cmd  *exec.Cmd
-	done chan struct{} // closed when the master process has exited
-	out  *lockedBuffer // the master's stdout and stderr
+	done chan struct{}      // closed when the master process has exited
+	out  *testlib.LogBuffer // the master's stdout and stderr
 }
 
 // Timeouts of Start and of the stop in t.Cleanup.
@@ -94,15 +95,12 @@ func Start(t testing.TB, o Options) *Dovecot {
 		t.Fatalf("dovecottest: %v", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("dovecottest: %v", err)
-	}
+	port := testlib.FreePort(t)
 	d := &Dovecot{
 		in:   instance{dir: dir, port: port, mailUser: mailUser},
 		addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port)),
 		done: make(chan struct{}),
-		out:  &lockedBuffer{},
+		out:  &testlib.LogBuffer{},
 	}
 	if err := d.prepare(names, mu); err != nil {
 		t.Fatalf("dovecottest: %v", err)
@@ -167,16 +165,6 @@ func userNames(us []string) ([]string, error) {
 		out = append(out, strings.ToLower(u))
 	}
 	return out, nil
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitReady polls until both listeners greet with 220.
@@ -274,23 +262,4 @@ func (d *Dovecot) Log() string {
 		b = []byte(err.Error() + "\n")
 	}
 	return string(b) + d.out.String()
-}
-
-// lockedBuffer collects the master's output, written by exec's copying
-// goroutines and read by Log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

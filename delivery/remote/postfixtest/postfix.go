@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qsend/qsend/internal/testlib"
 )
 
 // Options configures an instance.
@@ -153,9 +155,7 @@ func start(t testing.TB, tl tools, o Options) (*Postfix, error) {
 	})
 	port := o.Port
 	if port == 0 {
-		if port, err = freePort(); err != nil {
-			return nil, err
-		}
+		port = testlib.FreePort(t)
 	}
 	p.addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port))
 	if err := p.setup(o, port); err != nil {
@@ -395,13 +395,3 @@ func (p *Postfix) Log() string {
 }
 
 func (p *Postfix) etc() string { return filepath.Join(p.root, "etc") }
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("postfixtest: free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}

@@ -124,7 +124,7 @@ type Config struct {
 	BadHelo            []string
 	BadMailFromNoRelay []string
 	BadRcptToNoRelay   []string
-	TLSClientCiphers   []string // lines; joined with ":" (qmail-semantics.md §1.7)
+	TLSClientCiphers   []string // lines; joined with ":" (qmail-tls qmail-remote.c tls_init())
 	TLSServerCiphers   []string
 
 	origins map[string]string // key → where its value came from

@@ -60,7 +60,7 @@
 //
 // Every qmail control value has a key named like its file (me, locals,
 // rcpthosts, concurrencyremote, ...) and is read with qmail's rules by the
-// control sub-package (qmail-semantics.md §6.3). The defaults are qmail's;
+// control sub-package (control.c, qmail-control.5). The defaults are qmail's;
 // defaultdomain, defaulthost, plusdomain, idhost, helohost, smtpgreeting,
 // localiphost, bouncehost, doublebouncehost and envnoathost default to the
 // effective me, whichever source set it, and locals to [me]. An empty first

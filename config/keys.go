@@ -40,7 +40,7 @@ type keyDef struct {
 const noMax = math.MaxInt64
 
 // keys is every configuration key. The defaults of the control keys are
-// qmail's (qmail-semantics.md §6.3 table, §3.3, §3.6).
+// qmail's (qmail-control.5 table, qmail-send.8).
 var keys = []keyDef{
 	{name: "state_dir", kind: kPath, field: func(c *Config) any { return &c.StateDir }},
 	{name: "control_dir", kind: kPath, def: "/var/qmail/control", field: func(c *Config) any { return &c.ControlDir }},
@@ -55,7 +55,7 @@ var keys = []keyDef{
 	{name: "dns.trusted_resolvers", kind: kAddrList, field: func(c *Config) any { return &c.DNSTrustedResolvers }},
 	{name: "remote.port", kind: kInt, def: "25", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemotePort }},
 	// Sessions to one recipient domain or route at once; Postfix's
-	// default_destination_concurrency_limit is 20 (anchors.md §1.3).
+	// default_destination_concurrency_limit is 20 (postconf(5)).
 	{name: "remote.destination_concurrency", kind: kInt, def: "20", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemoteDestinationConcurrency }},
 	{name: "smtpd.listen", kind: kListeners, def: "127.0.0.1:2525=smtp", field: func(c *Config) any { return &c.SMTPDListen }},
 	{name: "metrics.listen", kind: kAddr, field: func(c *Config) any { return &c.MetricsListen }},
@@ -67,7 +67,8 @@ var keys = []keyDef{
 	// at the end of its queue lifetime instead of bounced.
 	{name: "tls.on_expiry", kind: kString, def: "hold", oneOf: []string{"hold", "bounce"}, field: func(c *Config) any { return &c.TLSOnExpiry }},
 	// Postfix retries opportunistic TLS in plaintext once the message has
-	// spent minimal_backoff_time (300 s) in the queue (anchors.md).
+	// spent minimal_backoff_time (300 s) in the queue (Postfix HISTORY
+	// 20140218, postconf(5)).
 	{name: "tls.plaintext_after", kind: kSeconds, def: "5m", lo: 0, hi: noMax, field: func(c *Config) any { return &c.TLSPlaintextAfter }},
 	// How long a host whose TLS handshake failed is remembered, so that
 	// opportunistic attempts skip TLS there (KumoMTA's remember_broken_tls).
@@ -81,7 +82,7 @@ var keys = []keyDef{
 	{name: "tls.client_ca", kind: kString, field: func(c *Config) any { return &c.TLSClientCA }},
 	{name: "tls.client_crl", kind: kString, field: func(c *Config) any { return &c.TLSClientCRL }},
 	// SMTP server (package smtpd). Limits follow Postfix's defaults
-	// where qmail-smtpd has none (anchors.md).
+	// where qmail-smtpd has none (postconf(5)).
 	{name: "smtpd.qmailqueue", kind: kString, field: func(c *Config) any { return &c.SMTPDQmailQueue }},
 	{name: "smtpd.tcprules", kind: kString, field: func(c *Config) any { return &c.SMTPDTCPRules }},
 	{name: "smtpd.auth_checkpassword", kind: kList, field: func(c *Config) any { return &c.SMTPDAuthCheckpassword }},
@@ -104,14 +105,14 @@ var keys = []keyDef{
 	{name: "local.command", kind: kList, field: func(c *Config) any { return &c.LocalCommand }},
 	{name: "local.user", kind: kString, field: func(c *Config) any { return &c.LocalUser }},
 	{name: "local.domains", kind: kLocalDomains, field: func(c *Config) any { return &c.LocalDomains }},
-	// Retry schedule: qmail's formula by default (qmail-semantics.md
-	// §3.2), or exponential back-off (anchors.md §0.6; defaults after
+	// Retry schedule: qmail's formula by default (qmail-send.c
+	// nextretry()), or exponential back-off (as Postfix qmgr(8); defaults after
 	// Postfix's minimal_backoff_time, with a cap of 4 hours).
 	{name: "retry.schedule", kind: kString, def: "qmail", oneOf: []string{"qmail", "exponential"}, field: func(c *Config) any { return &c.RetrySchedule }},
 	{name: "retry.initial", kind: kSeconds, def: "5m", lo: int64(time.Second), hi: noMax, field: func(c *Config) any { return &c.RetryInitial }},
 	{name: "retry.max", kind: kSeconds, def: "4h", lo: int64(time.Second), hi: noMax, field: func(c *Config) any { return &c.RetryMax }},
 	{name: "retry.jitter", kind: kFraction, def: "0.2", field: func(c *Config) any { return &c.RetryJitter }},
-	// Bounces: qmail's layout by default (qmail-semantics.md §3.5) or RFC
+	// Bounces: qmail's layout by default (qmail-send.c injectbounce()) or RFC
 	// 3464 DSNs; originals over bounce.max_body come back as headers only
 	// in DSNs; delay warnings are off by default, as Postfix's
 	// delay_warning_time.
@@ -119,7 +120,7 @@ var keys = []keyDef{
 	{name: "bounce.max_body", kind: kInt, def: "1048576", lo: 0, hi: noMax, field: func(c *Config) any { return &c.BounceMaxBody }},
 	{name: "bounce.delay_warning", kind: kSeconds, def: "0", lo: 0, hi: noMax, field: func(c *Config) any { return &c.DelayWarning }},
 
-	// qmail control files (qmail-semantics.md §6.3, §3.6).
+	// qmail control files (control.c, qmail-control.5; qmail-send.8).
 	{name: "me", kind: kString, control: true, field: func(c *Config) any { return &c.Me }},
 	{name: "defaultdomain", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.DefaultDomain }},
 	{name: "defaulthost", kind: kString, control: true, me: true, field: func(c *Config) any { return &c.DefaultHost }},
@@ -151,10 +152,11 @@ var keys = []keyDef{
 	{name: "badmailfrom", kind: kList, control: true, field: func(c *Config) any { return &c.BadMailFrom }},
 	{name: "badrcptto", kind: kList, control: true, field: func(c *Config) any { return &c.BadRcptTo }},
 	{name: "badhelo", kind: kList, control: true, field: func(c *Config) any { return &c.BadHelo }},
-	// qregex's norelay variants (qmail-semantics.md §2.4).
+	// qregex's norelay variants (README.qregex).
 	{name: "badmailfromnorelay", kind: kList, control: true, field: func(c *Config) any { return &c.BadMailFromNoRelay }},
 	{name: "badrcpttonorelay", kind: kList, control: true, field: func(c *Config) any { return &c.BadRcptToNoRelay }},
-	// qmail-tls's cipher control files (qmail-semantics.md §1.7, §2.2):
+	// qmail-tls's cipher control files (qmail-tls
+	// qmail-remote.c and qmail-smtpd.c tls_init()):
 	// all lines joined with ":". tlsclients, clientca.pem, clientcrl.pem,
 	// servercert.pem and tlshosts/ are read from control_dir by the TLS
 	// code itself whenever they change (tls/certrelay, tls/certfile,

@@ -99,7 +99,7 @@ func top(layers []map[string]setting, name string) (setting, bool) {
 }
 
 // readControl reads the control file of key k from dir with qmail's rules
-// (qmail-semantics.md §6.3). ok is false when the file does not exist.
+// (control.c, qmail-control.5). ok is false when the file does not exist.
 func readControl(dir string, k *keyDef) (s setting, ok bool, err error) {
 	switch k.kind {
 	case kList:
@@ -130,7 +130,7 @@ func readControl(dir string, k *keyDef) (s setting, ok bool, err error) {
 		}
 		v = n
 		if k.kind == kSeconds {
-			// Control files hold whole seconds (qmail-semantics.md §6.3).
+			// Control files hold whole seconds (control.c control_readint()).
 			if v, err = secondsDuration(n); err != nil {
 				return setting{}, true, &control.Error{Path: line.Path, Line: line.Num, Err: err}
 			}
@@ -169,7 +169,7 @@ func defaultSetting(k *keyDef, c *Config, opts Options, env environ, meFailed bo
 	case k.me && meFailed:
 		return setting{failed: true}, nil
 	case k.me && k.kind == kList:
-		// qmail-semantics.md §6.3: locals defaults to me.
+		// qmail-control.5: locals defaults to me.
 		return setting{val: []string{c.Me}, origin: "default (me)"}, nil
 	case k.me:
 		return setting{val: c.Me, origin: "default (me)"}, nil

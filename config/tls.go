@@ -10,7 +10,8 @@ import (
 
 // TLSRule is one entry of tls.policy: the TLS a destination (a recipient
 // domain, ".domain" for its subdomains, or an MX host name) gets. The
-// vocabulary is Postfix's smtp_tls_policy_maps (anchors.md); package
+// vocabulary is Postfix's smtp_tls_policy_maps (postconf(5),
+// TLS_README); package
 // tls/policy compiles it.
 type TLSRule struct {
 	Destination string   `json:"destination"`

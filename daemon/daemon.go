@@ -254,7 +254,7 @@ loop:
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGALRM:
-				// qmail-send.8: everything waiting is retried now.
+				// qmail-send.8, SIGALRM: everything waiting is retried now.
 				d.log.Info("SIGALRM: retrying all queued mail now")
 				d.sched.FlushAll()
 				d.requestImport()
@@ -491,7 +491,7 @@ func (d *Daemon) watchTrigger(f *os.File) {
 }
 
 // received is the Received line for a message submitted by uid's process
-// pid at t (qmail-queue.8).
+// pid at t (qmail-queue.c).
 func (d *Daemon) received(pid, uid int, t time.Time) string {
 	return intake.Received(pid, d.invokers.Words(uid), t)
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // Limits on a control connection: a request must arrive promptly; a
-// submission may take as long as qmail-queue's own alarm (qmail-semantics.md
-// §4.1: 86400 s) but no single read may stall longer than idleTimeout.
+// submission may take as long as qmail-queue's own alarm (qmail-queue.c
+// DEATH: 86400 s) but no single read may stall longer than idleTimeout.
 const (
 	requestTimeout = time.Minute
 	idleTimeout    = 10 * time.Minute

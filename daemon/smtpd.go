@@ -42,7 +42,7 @@ func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
 
 // smtpOptions builds the listeners' server options. Accepted messages go
 // into the queue directly, or through smtpd.qmailqueue when it is set (a
-// content filter such as simscan, qmail-semantics.md §4.4).
+// content filter such as simscan, as QMAILQUEUE in qmail.c qmail_open()).
 func (d *Daemon) smtpOptions(cfg *config.Config) (*setup.Built, error) {
 	var q smtpd.Queue = storeQueue{d}
 	if cfg.SMTPDQmailQueue != "" {
@@ -79,7 +79,7 @@ func (d *Daemon) reconfigureSMTP(built *setup.Built) error {
 
 // storeQueue queues the listeners' messages in the daemon's own store,
 // with the Received line qmail-queue writes for qmail-smtpd's messages
-// (qmail-semantics.md §4.1: "invoked from network").
+// (qmail-queue.c: "invoked from network").
 type storeQueue struct{ d *Daemon }
 
 func (q storeQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {

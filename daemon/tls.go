@@ -36,7 +36,7 @@ func TLSPolicy(cfg *config.Config, log *slog.Logger) (*policy.Engine, error) {
 	if o.MinVersion, err = ciphers.ParseVersion(cfg.TLSMinVersion); err != nil {
 		return nil, fmt.Errorf("tls.min_version (%s): %w", cfg.Origin("tls.min_version"), err)
 	}
-	// qmail-semantics.md §1.7: the lines of tlsclientciphers joined with ":".
+	// qmail-tls qmail-remote.c tls_init(): the lines of tlsclientciphers joined with ":".
 	if o.ClientCiphers, err = ciphers.Parse(strings.Join(cfg.TLSClientCiphers, ":")); err != nil {
 		return nil, fmt.Errorf("tlsclientciphers (%s): %w", cfg.Origin("tlsclientciphers"), err)
 	}

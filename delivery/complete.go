@@ -12,7 +12,7 @@ import (
 )
 
 // complete finishes a message whose recipients are all final
-// (qmail-send.c messdone, §3.5): it queues the bounce owed for
+// (qmail-send.c messdone(), injectbounce()): it queues the bounce owed for
 // failed recipients, then deletes the message, then announces the bounce.
 // The bounce carries the dedupe key of the message, so if qsend stops
 // between queuing it and deleting the message, the next run finds it

@@ -18,7 +18,7 @@ import (
 // FlushAll makes everything queued due now (SIGALRM, `qsend queue flush`):
 // every recipient not attempted since the call is tried once more, and
 // the retry after that follows the formula from the message's birth
-// (qmail-send.8). The store is not rewritten: the pass over
+// (qmail-send.8, SIGALRM). The store is not rewritten: the pass over
 // the queue happens as each channel has room, and a channel without a
 // transport or held keeps it for when it can deliver.
 func (s *Scheduler) FlushAll() {

@@ -131,7 +131,7 @@ func (s *Scheduler) deliver(ctx context.Context, j *job) (results []store.Result
 const noResultText = "qsend transport gave no result for this recipient. (#4.3.0)\n"
 
 // finish records a job's results, then logs them, then acts on them:
-// durable first (qmail-send.c, markdone before anything else).
+// durable first (qmail-send.c markdone() before anything else).
 func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) {
 	s.mu.Lock()
 	now, retry, holdTLS := s.o.Now(), s.o.Retry, !s.o.BounceTLSOnExpiry

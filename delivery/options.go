@@ -26,10 +26,10 @@ type Options struct {
 	// Route picks a recipient's channel; nil sends every recipient Remote.
 	Route func(addr string) Channel
 	// ConcurrencyRemote and ConcurrencyLocal limit the jobs in flight per
-	// channel; 0 holds the channel (qmail-semantics.md §3.3).
+	// channel; 0 holds the channel (qmail-send.8, concurrencyremote).
 	ConcurrencyRemote, ConcurrencyLocal int
 	// QueueLifetime is how long a message may stay queued before its next
-	// pass is its last (qmail-semantics.md §3.2); 0 means one week.
+	// pass is its last (qmail-send.c nextretry()); 0 means one week.
 	QueueLifetime time.Duration
 	// Retry gives a deferred recipient's next attempt (see RetryFunc);
 	// nil means QmailRetry, qmail's formula.

@@ -256,7 +256,7 @@ func (s *Scheduler) scanFlush(ctx context.Context, now time.Time) {
 }
 
 // completeAll completes every message due for completion: all its
-// recipients final (qmail-semantics.md §3.1 messdone).
+// recipients final (qmail-send.c messdone()).
 func (s *Scheduler) completeAll(ctx context.Context, now time.Time) {
 	start := key{}
 	for ctx.Err() == nil {

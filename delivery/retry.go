@@ -7,11 +7,11 @@ import (
 )
 
 // DefaultQueueLifetime is qmail's queuelifetime default, one week
-// (qmail-semantics.md §3.2).
+// (qmail-send.c nextretry()).
 const DefaultQueueLifetime = 604800 * time.Second
 
 // dyingText is what qmail-send adds to a deferral in a message's last pass
-// before turning it into a failure (qmail-semantics.md §3.2).
+// before turning it into a failure (qmail-send.c nextretry()).
 const dyingText = "I'm not going to try again; this message has been in the queue too long.\n"
 
 // giveUpText is added to the last result of a recipient the postmaster
@@ -22,7 +22,7 @@ const giveUpText = "I'm not going to try again; the postmaster cancelled deliver
 // retrySkip is qmail-send's per-channel offset in its retry formula.
 var retrySkip = [numChannels]int64{Remote: 20, Local: 10}
 
-// NextRetry is qmail-send's retry schedule (qmail-semantics.md §3.2,
+// NextRetry is qmail-send's retry schedule (qmail-send.c nextretry(),
 // qmail-send.c nextretry): for a pass starting at now, n =
 // isqrt(now - born) + 20 (remote) or + 10 (local), or just the offset when
 // born is after now, and the next attempt is born + n² seconds. Attempts

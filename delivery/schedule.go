@@ -13,7 +13,7 @@ const (
 	// ScheduleExponential doubles the wait after every deferral of a
 	// recipient, as Postfix (minimal_backoff_time 300s doubling up to
 	// maximal_backoff_time) and KumoMTA (retry_interval doubling up to
-	// max_retry_interval, jittered) do (anchors.md §0.6, §1.2, §2.1).
+	// max_retry_interval, jittered) do (Postfix postconf(5); KumoMTA make_queue_config).
 	ScheduleExponential = "exponential"
 )
 
@@ -40,7 +40,7 @@ type Deferral struct {
 
 // QmailRetry is NextRetry as a schedule: qmail-send computes the next
 // attempt from the birth and the time the pass started
-// (qmail-semantics.md §3.2); the attempt count plays no part.
+// (qmail-send.c nextretry()); the attempt count plays no part.
 func QmailRetry(d Deferral) time.Time { return NextRetry(d.Channel, d.Born, d.Start) }
 
 // RetryFunc returns the retry schedule named schedule: ScheduleQmail

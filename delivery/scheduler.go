@@ -67,8 +67,8 @@ type flight struct {
 func (f *flight) waiting() bool { return f.hold || f.del || f.bounce || f.flush }
 
 // flushPass is FlushAll's pass over the whole schedule for one channel:
-// every recipient not attempted since start is due (qmail-semantics.md
-// §3.4, SIGALRM), without rewriting the store.
+// every recipient not attempted since start is due (qmail-send.8,
+// SIGALRM), without rewriting the store.
 type flushPass struct {
 	active bool
 	start  time.Time

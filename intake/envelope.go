@@ -15,15 +15,15 @@ import (
 )
 
 // MaxAddrLen is the longest envelope address qmail-queue accepts, including
-// its terminating NUL (qmail-queue.8: "each address limited to
-// 1003 bytes including terminator").
+// its terminating NUL (qmail-queue.c ADDR: each address limited to
+// 1003 bytes including terminator).
 const MaxAddrLen = 1003
 
 // Envelope is a message's envelope sender and recipients.
 type Envelope = ctl.Envelope
 
 // ReadEnvelope parses qmail-queue's envelope from r: `F<sender>\0`, then
-// `T<recipient>\0` repeated, then one more `\0` (qmail-queue.8).
+// `T<recipient>\0` repeated, then one more `\0` (qmail-queue.8, envelope).
 // Errors are *Error values carrying qmail-queue's exit code: 91 for a record
 // that does not start with F or T, 11 for an address too long, 54 for a read
 // error or an envelope that ends before its final NUL.

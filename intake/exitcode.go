@@ -6,7 +6,7 @@ import (
 	"syscall"
 )
 
-// qmail-queue's exit codes (qmail-semantics.md §4.2). 11–40 are permanent,
+// qmail-queue's exit codes (qmail-queue.8). 11–40 are permanent,
 // every other non-zero code temporary.
 const (
 	ExitOK            = 0
@@ -33,7 +33,7 @@ const (
 )
 
 // Permanent reports whether a qmail-queue exit code is a permanent failure
-// (qmail-semantics.md §4.2: 11–40 permanent).
+// (qmail-queue.8: 11–40 permanent).
 func Permanent(code int) bool { return code >= 11 && code <= 40 }
 
 // Error is an intake failure with the qmail-queue exit code that reports it.
@@ -74,7 +74,7 @@ func ExitCode(err error) int {
 }
 
 // Describe returns the text qmail's callers print for a qmail-queue exit
-// code (qmail.c qmail_close, qmail-semantics.md §4.3), with its leading
+// code (qmail.c qmail_close()), with its leading
 // D (permanent) or Z (temporary) letter removed, and whether it is permanent.
 func Describe(code int) (text string, permanent bool) {
 	switch {

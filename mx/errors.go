@@ -24,7 +24,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // The texts below are qmail-remote's, reproduced exactly
-// (qmail-semantics.md §1.1), except the null MX text, which qmail predates.
+// (qmail-remote.8), except the null MX text, which qmail predates.
 
 // errSoftDNS is a temporary DNS failure: SERVFAIL, REFUSED, timeout.
 func errSoftDNS(domain string, cause error) *Error {

@@ -12,7 +12,7 @@ var errBadLiteral = errors.New("bad address literal")
 
 // parseLiteral recognises an address literal: "[1.2.3.4]" or
 // "[IPv6:2001:db8::1]" (RFC 5321 §4.1.3), or a bare dotted quad, which qmail
-// also treats as an address (qmail-semantics.md §1.2). ok is false for
+// also treats as an address (dns.c dns_mxip(), qmail-remote.c main()). ok is false for
 // anything else, which is a name to look up.
 func parseLiteral(s string) (addr netip.Addr, ok bool, err error) {
 	if inner, found := strings.CutPrefix(s, "["); found {

@@ -69,7 +69,7 @@ type candidate struct {
 	addrs hostAddrs
 }
 
-// planMX follows RFC 5321 §5.1 and qmail's dns_mxip (qmail-semantics.md §1.2).
+// planMX follows RFC 5321 §5.1 and qmail's dns.c dns_mxip().
 func (r *Resolver) planMX(ctx context.Context, domain string) (Plan, error) {
 	ans, err := r.lookup(ctx, domain, dns.TypeMX)
 	if err != nil {
@@ -137,7 +137,7 @@ func (r *Resolver) exchangers(rrs []dns.RR) []candidate {
 
 // planRoute plans delivery to an smtproutes relay: its addresses only, no
 // MX lookup, all addresses accepted even if they are this host's
-// (qmail-semantics.md §1.2).
+// (qmail-remote.c main(): prefme is 300000 for a relay).
 func (r *Resolver) planRoute(ctx context.Context, domain, key string, route Route) (Plan, error) {
 	// The relay name comes from local configuration, not from DNS, so it
 	// is as authentic as an MX name with DNSSEC; DANE then depends on the
@@ -162,7 +162,7 @@ func (r *Resolver) planRoute(ctx context.Context, domain, key string, route Rout
 func (r *Resolver) finish(p Plan, cands []candidate, selfCheck bool) (Plan, error) {
 	if selfCheck {
 		// If this host is an MX, only MXes with a strictly lower preference
-		// may be used, or mail would loop (qmail-semantics.md §1.2).
+		// may be used, or mail would loop (qmail-remote.c main(), prefme).
 		self := -1
 		for _, c := range cands {
 			if (r.me != "" && c.name == r.me || slices.ContainsFunc(c.addrs.addrs, r.isLocal)) &&

@@ -221,7 +221,7 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// TestPlanTexts pins qmail-remote's exact texts (qmail-semantics.md §1.1).
+// TestPlanTexts pins qmail-remote's exact texts (qmail-remote.8).
 func TestPlanTexts(t *testing.T) {
 	s := startZone(t)
 	r := newTestResolver(t, s, nil)

@@ -13,7 +13,7 @@ import (
 // relay, as AUTH patches to qmail-remote allow; qsend does not support it.
 var ErrRouteAuth = errors.New("authentication in smtproutes is not supported")
 
-// Routes is a parsed control/smtproutes (qmail-semantics.md §1.2, §6.3). The
+// Routes is a parsed control/smtproutes (qmail-remote.c main(), qmail-control.5). The
 // zero value has no routes.
 type Routes struct {
 	entries map[string]routeEntry // by lower-case key: "example.com", ".example.com" or ""
@@ -44,7 +44,7 @@ func (r Route) String() string {
 // ".suffix:relay[:port]", ":relay[:port]" for every other domain, and
 // "domain:" to use MX for domain. Empty lines and lines starting with # are
 // skipped and trailing white space is ignored, as qmail's control files
-// (qmail-semantics.md §6.3). When a key appears twice the later line wins, as
+// (control.c, qmail-control.5). When a key appears twice the later line wins, as
 // in qmail, whose constmap puts later entries first. Errors name the line's
 // 1-based position and text.
 func ParseRoutes(lines []string) (Routes, error) {
@@ -167,7 +167,7 @@ func checkRelayName(relay string) error {
 
 // Lookup returns the route for domain: the whole domain, then every suffix
 // starting at a dot, then the default key "", first hit wins, so the longest
-// suffix wins (qmail-semantics.md §1.2). An entry with an empty relay stops
+// suffix wins (qmail-remote.c main()). An entry with an empty relay stops
 // the search and means "use MX": ok is false then.
 func (rt Routes) Lookup(domain string) (Route, bool) {
 	_, r, ok := rt.lookup(domain)

@@ -7,7 +7,7 @@ import (
 )
 
 // cipherName is the cipher as qmail-tls names it in the Received line:
-// OpenSSL's name (qmail-semantics.md §2.2, §8).
+// OpenSSL's name (qmail-tls qmail-smtpd.c tls_init(), SSL_get_cipher).
 func cipherName(cs tls.ConnectionState) string {
 	return ciphers.Name(cs.CipherSuite, cs.Version)
 }

@@ -8,13 +8,13 @@ import (
 )
 
 // maxAddrLen is the longest address qmail-smtpd's addrparse accepts
-// (qmail-semantics.md §2.1: "Result >900 bytes → 555").
+// (qmail-smtpd.c addrparse(): "Result >900 bytes → 555").
 const maxAddrLen = 900
 
 // parseCommand splits a command line as qmail's commands.c does: the verb
 // is the text before the first space, compared case-insensitively (it is
 // returned in lower case), and the argument is the rest after any spaces
-// (qmail-semantics.md §2.1). Tabs are not separators.
+// (qmail-smtpd.c, commands.c commands()). Tabs are not separators.
 func parseCommand(line string) (verb, arg string) {
 	i := strings.IndexByte(line, ' ')
 	if i < 0 {
@@ -54,7 +54,7 @@ type address struct {
 }
 
 // parseAddr parses a MAIL FROM or RCPT TO argument as qmail-smtpd's
-// addrparse does (qmail-semantics.md §2.1): with a '<', the text after it
+// addrparse does (qmail-smtpd.c addrparse()): with a '<', the text after it
 // up to an unquoted '>'; without, the text after the first ':' (spaces
 // skipped) up to a space. The keyword is not checked. A leading source
 // route is dropped, '"' toggles quoting and is removed, '\' escapes the

@@ -15,7 +15,7 @@ type Conn struct {
 	LocalHost             string     // TCPLOCALHOST; "" = use LocalIP
 	// Relay is set when RELAYCLIENT is: rcpthosts is not consulted, and
 	// RelayClient (its value, often empty) is appended to every
-	// recipient (qmail-semantics.md §2.1).
+	// recipient (qmail-smtpd.c).
 	Relay       bool
 	RelayClient string
 	// Databytes is DATABYTES: 0 = not set (use Options.Databytes), a
@@ -33,7 +33,7 @@ type Conn struct {
 }
 
 // ConnFromEnv reads a session's client description from qmail-smtpd's
-// environment (qmail-semantics.md §2.1, §2.2): lookup is os.LookupEnv or
+// environment (qmail-smtpd.c; qmail-tls qmail-smtpd.c tls_init()): lookup is os.LookupEnv or
 // a stand-in. Addresses that do not parse are "unknown". DATABYTES is read
 // as qmail's scan_ulong does: leading digits, none meaning 0, and 0 means
 // no limit. SMTPS and NOBADHELO count when present, whatever their value

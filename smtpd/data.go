@@ -8,7 +8,7 @@ import (
 	"github.com/qsend/qsend/intake"
 )
 
-// maxHops is qmail-smtpd's MAXHOPS (qmail-semantics.md §2.1).
+// maxHops is qmail-smtpd's MAXHOPS (qmail-smtpd.c blast()).
 const maxHops = 100
 
 // bodyResult is what reading a message body found.
@@ -19,7 +19,7 @@ type bodyResult struct {
 	headerTooBig bool
 }
 
-// dataCmd answers DATA (qmail-semantics.md §2.1): it reads the message,
+// dataCmd answers DATA (qmail-smtpd.c smtp_data()): it reads the message,
 // hands it to the queue with qmail-smtpd's Received line in front, and
 // answers 250 only once the queue has it durably.
 func (s *session) dataCmd() {
@@ -47,7 +47,7 @@ func (s *session) dataCmd() {
 		sp.discard()
 		if errors.Is(err, errBareLF) || errors.Is(err, errBareCR) {
 			// qmail's straynewline(): reply and drop the connection, the
-			// rest of the input unread (qmail-semantics.md §2.1, §7).
+			// rest of the input unread (qmail-smtpd.c smtp_data(); CVE-2011-0411).
 			s.reply(replyStrayLF)
 			s.close(err.Error())
 			return
@@ -83,7 +83,7 @@ func (s *session) dataCmd() {
 }
 
 // readBody reads DATA to its end, storing into sp until a limit is passed;
-// then it stops storing but reads on to the end (qmail-semantics.md §2.1:
+// then it stops storing but reads on to the end (qmail-smtpd.c blast():
 // databytes is reported after the final dot).
 func (s *session) readBody(sp *spool) (bodyResult, error) {
 	var res bodyResult
@@ -131,7 +131,7 @@ func (s *session) readBody(sp *spool) (bodyResult, error) {
 
 // queueReply is qmail-smtpd's reply for a queue failure: qmail-queue's
 // text for its exit code, after 554 when permanent, else 451
-// (qmail-semantics.md §4.3). Errors without an exit code are temporary.
+// (qmail.c qmail_close()). Errors without an exit code are temporary.
 func queueReply(err error) string {
 	code := 0
 	var ie *intake.Error

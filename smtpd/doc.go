@@ -1,7 +1,7 @@
 // Package smtpd is qsend's SMTP server: qmail-smtpd with the qmail-tls
 // patch (STARTTLS, SMTPS, client-certificate relaying), the server half of
 // SMTP AUTH, and the qregex checks, speaking qmail-smtpd's exact reply
-// texts (qmail-semantics.md §2) and hardened against the attacks those
+// texts (qmail-smtpd.c, qmail-smtpd.8) and hardened against the attacks those
 // programs have had (§7): STARTTLS command injection, SMTP smuggling and
 // unbounded input.
 //

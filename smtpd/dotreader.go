@@ -28,7 +28,7 @@ const (
 // dotReader turns the DATA stream into the message as stored: CRLF
 // becomes LF, a leading dot is removed (RFC 5321 §4.5.2), and the data
 // ends only at CRLF "." CRLF, the state starting after a CRLF so that data
-// beginning ".\r\n" is empty (qmail-semantics.md §2.1, blast()).
+// beginning ".\r\n" is empty (qmail-smtpd.c, blast()).
 //
 // A bare LF is refused as qmail-smtpd refuses it (§2.1, §7: the SMTP
 // smuggling defence). A CR not followed by LF is refused too, where qmail
@@ -114,7 +114,7 @@ func (d *dotReader) feed(in, out []byte) (n int, _ []byte, end bool, err error) 
 				d.state = stLFStart
 			default:
 				// The dot is removed when anything but CR follows
-				// (qmail-semantics.md §2.1).
+				// (qmail-smtpd.c).
 				out = append(out, c)
 				d.state = stInLine
 			}
@@ -138,7 +138,7 @@ func (d *dotReader) feed(in, out []byte) (n int, _ []byte, end bool, err error) 
 // headerScan follows the header of the stored message (LF line ends).
 // For the hop count it is qmail's header: lines up to the first empty
 // line, those starting, in any case, with "received" or "delivered" being
-// hops (qmail-semantics.md §2.1, blast()). For the size limit the header
+// hops (qmail-smtpd.c, blast()). For the size limit the header
 // also ends at the first line that is neither a header field (RFC 5322
 // §2.2: printable name, then ':') nor a continuation, so that a message
 // sent without a header is not mistaken for a huge one.

@@ -5,15 +5,15 @@ import (
 	"strings"
 )
 
-// heloCmd answers HELO (qmail-semantics.md §2.1): it records the name and
+// heloCmd answers HELO (qmail-smtpd.c smtp_helo()): it records the name and
 // resets the transaction.
 func (s *session) heloCmd(arg string) {
 	s.setHelo(arg)
 	s.reply("250 " + s.o.Greeting)
 }
 
-// ehloCmd answers EHLO with qmail-tls's keywords (qmail-semantics.md
-// §2.1, §2.2): STARTTLS between the greeting and PIPELINING when a
+// ehloCmd answers EHLO with qmail-tls's keywords (qmail-tls
+// qmail-smtpd.c smtp_ehlo()): STARTTLS between the greeting and PIPELINING when a
 // certificate is present and TLS is not yet on; SIZE (RFC 1870) when
 // databytes is set; AUTH when it may be used now.
 func (s *session) ehloCmd(arg string) {
@@ -38,7 +38,7 @@ func (s *session) ehloCmd(arg string) {
 }
 
 // setHelo records the HELO or EHLO argument, checks it against badhelo
-// (qregex, qmail-semantics.md §2.4: refused at RCPT; NOBADHELO disables)
+// (qregex, README.qregex: refused at RCPT; NOBADHELO disables)
 // and resets the transaction.
 func (s *session) setHelo(arg string) {
 	s.helo, s.heloSet = arg, true
@@ -46,7 +46,7 @@ func (s *session) setHelo(arg string) {
 	s.resetTx()
 }
 
-// mailCmd answers MAIL FROM (qmail-semantics.md §2.1): it starts a new
+// mailCmd answers MAIL FROM (qmail-smtpd.c smtp_mail()): it starts a new
 // transaction and notes whether the sender is listed; the refusal comes
 // at each RCPT, as qmail's does.
 func (s *session) mailCmd(arg string) {
@@ -67,7 +67,7 @@ func (s *session) mailCmd(arg string) {
 	}
 	s.resetTx()
 	s.mail, s.sender = true, a.addr
-	// The null sender is never checked (qmail-semantics.md §2.4).
+	// The null sender is never checked (README.qregex).
 	if a.addr != "" {
 		s.bmf = s.o.BadMailFrom != nil && s.o.BadMailFrom.Match(a.addr)
 		s.bmfNoRelay = s.o.BadMailFromNoRelay != nil && s.o.BadMailFromNoRelay.Match(a.addr)
@@ -75,8 +75,8 @@ func (s *session) mailCmd(arg string) {
 	s.reply(replyOK)
 }
 
-// rcptCmd answers RCPT TO in qmail-smtpd's order (qmail-semantics.md
-// §2.1, §2.4): MAIL first, syntax, badhelo, badmailfrom, the norelay
+// rcptCmd answers RCPT TO in qmail-smtpd's order (qmail-smtpd.c
+// smtp_rcpt(), README.qregex): MAIL first, syntax, badhelo, badmailfrom, the norelay
 // list, badrcptto, then the relay decision.
 func (s *session) rcptCmd(arg string) {
 	if !s.mail {
@@ -112,12 +112,12 @@ func (s *session) rcptCmd(arg string) {
 	addr := a.addr
 	switch {
 	case s.info.Relay:
-		// RELAYCLIENT's value is appended (qmail-semantics.md §2.1).
+		// RELAYCLIENT's value is appended (qmail-smtpd.c smtp_rcpt()).
 		addr += s.info.RelayClient
 	case relay:
 	case a.trick() == "" && s.o.rcptAllowed(addr):
 	case s.certRelay():
-		// qmail-semantics.md §2.3: tried only where rcpthosts refuses.
+		// qmail-tls qmail-smtpd.c smtp_rcpt(), tls_verify(): tried only where rcpthosts refuses.
 	default:
 		why := "rcpthosts"
 		if t := a.trick(); t != "" {
@@ -144,7 +144,7 @@ func (s *session) mayRelay() bool {
 		(s.o.Rcpthosts == nil && s.info.RemoteIP.IsLoopback())
 }
 
-// noGateway is qmail-tls's rcpthosts refusal (qmail-semantics.md §2.3):
+// noGateway is qmail-tls's rcpthosts refusal (qmail-tls qmail-smtpd.c tls_nogateway()):
 // in a TLS session without RELAYCLIENT it names the certificate problem.
 func (s *session) noGateway() string {
 	var b strings.Builder

@@ -38,7 +38,7 @@ type Matcher interface {
 
 // DomainSet holds rcpthosts and morercpthosts entries: domains and
 // ".suffix" lines. Contains answers exact entries only; smtpd walks the
-// labels itself (qmail-semantics.md §2.1: the whole domain, then each
+// labels itself (qmail-smtpd.c addrallowed(), rcpthosts.c: the whole domain, then each
 // ".suffix" of it), so "mail.example.com" is accepted by an entry
 // ".example.com" through Contains(".example.com").
 type DomainSet interface {
@@ -60,7 +60,7 @@ type PasswordChecker interface {
 }
 
 // CertRelay is the qmail-tls client-certificate relay check
-// (qmail-semantics.md §2.3, README.starttls): control/tlsclients,
+// (qmail-tls qmail-smtpd.c tls_verify(), README.starttls): control/tlsclients,
 // clientca.pem and clientcrl.pem.
 type CertRelay interface {
 	// Active reports whether tlsclients exists: then the TLS handshake
@@ -83,7 +83,7 @@ type Options struct {
 	// banner and the HELO, EHLO and QUIT replies.
 	Greeting string
 	// LocalIPHost is control/localiphost (default Me): box@[local IP]
-	// becomes box@LocalIPHost (qmail-semantics.md §2.1).
+	// becomes box@LocalIPHost (qmail-smtpd.c addrparse()).
 	LocalIPHost string
 
 	// Rcpthosts is rcpthosts and morercpthosts together. Nil means the
@@ -180,7 +180,7 @@ const (
 )
 
 const (
-	defaultTimeout         = 1200 * time.Second // qmail-semantics.md §6.3, timeoutsmtpd
+	defaultTimeout         = 1200 * time.Second // qmail-smtpd.8, control/timeoutsmtpd
 	defaultMaxLine         = 4096
 	minMaxLine             = 512 // RFC 5321 §4.5.3.1.4
 	defaultMaxRcpts        = 1000

@@ -8,7 +8,7 @@ import (
 // rcptAllowed reports whether a client that may not relay may send to
 // addr. With rcpthosts: an address without '@' is allowed (qmail-send
 // will add envnoathost), otherwise its lower-cased domain must be an entry
-// or have a ".suffix" entry (qmail-semantics.md §2.1, rcpthosts.c: the
+// or have a ".suffix" entry (qmail-smtpd.c addrallowed(), rcpthosts.c: the
 // whole domain, then each suffix starting at a dot). Without rcpthosts
 // (a deliberate deviation: qmail allows everything) the domain must be
 // one of Locals, exactly, as qmail-send matches locals.

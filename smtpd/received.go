@@ -7,7 +7,7 @@ import (
 	"github.com/qsend/qsend/intake"
 )
 
-// received is qmail-smtpd's Received line (qmail-semantics.md §2.1,
+// received is qmail-smtpd's Received line (qmail-smtpd.c smtp_data(),
 // received.c), two physical lines:
 //
 //	Received: from <remotehost> (HELO <helo>) (<remoteinfo>@<remoteip>)
@@ -59,7 +59,7 @@ func (s *session) received(now time.Time) string {
 }
 
 // protocol is the Received line's "with" clause:
-//   - SMTP in plain text (qmail-semantics.md §2.1);
+//   - SMTP in plain text (qmail-smtpd.c);
 //   - ESMTPS (<cipher> encrypted) under TLS, and on a continuation line
 //     (cert <email>) for a certificate-relay client (§2.2, §2.3, qmail-tls
 //     20070408 and later);

@@ -1,11 +1,11 @@
 package smtpd
 
 // Reply texts. Those of qmail-smtpd are byte for byte qmail's
-// (qmail-semantics.md §2.1, §2.2); the AUTH texts are those of the qmail
+// (qmail-smtpd.c; qmail-tls qmail-smtpd.c); the AUTH texts are those of the qmail
 // SMTP AUTH patches (235, 501, 503, 504, 530, 535 as qmail-smtpd-auth
 // writes them); the rest are qsend's own, for limits qmail does not have.
 const (
-	// qmail-semantics.md §2.1
+	// qmail-smtpd.c
 	replyFlushed      = "250 flushed"
 	replyOK           = "250 ok"
 	replyVRFY         = "252 send some mail, i'll try my best"
@@ -23,12 +23,12 @@ const (
 	replyStrayLF      = "451 See http://pobox.com/~djb/docs/smtplf.html."
 	replyTimeout      = "451 timeout (#4.4.2)"
 
-	// qmail-semantics.md §2.4 (qregex)
+	// README.qregex, qregex qmail-smtpd.c
 	replySenderDenied = "553 sorry, your envelope sender has been denied (#5.7.1)"
 	replyRcptDenied   = "553 sorry, your envelope recipient has been denied (#5.7.1)"
 	replyHeloDenied   = "553 sorry, your HELO host name has been denied (#5.7.1)"
 
-	// qmail-semantics.md §2.2, §2.3 (qmail-tls)
+	// qmail-tls qmail-smtpd.c smtp_tls(), tls_init(), tls_nogateway()
 	replyReadyTLS      = "220 ready for tls"
 	replyTLSParam      = "501 Syntax error (no parameters allowed) (#5.5.4)"
 	replyTLSFailed     = "454 TLS connection failed: " // + error + " (#4.3.0)"

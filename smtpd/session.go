@@ -139,7 +139,7 @@ func (s *session) run(ctx context.Context) {
 
 	if s.info.ImplicitTLS {
 		// SMTPS: the handshake comes first and any TLS error ends the
-		// session (qmail-semantics.md §2.2).
+		// session (qmail-tls qmail-smtpd.c smtp_tls()).
 		cfg, err := s.tlsConfig()
 		if cfg == nil {
 			s.end = "SMTPS without a certificate"
@@ -208,7 +208,7 @@ func (s *session) command(line string) {
 }
 
 // readLine reads a line up to LF and removes the LF and one CR before it
-// (qmail-semantics.md §2.1: command lines may end in a bare LF). A line
+// (qmail-smtpd.c, commands.c: command lines may end in a bare LF). A line
 // longer than MaxLine is read to its end and dropped, with tooLong set.
 func (s *session) readLine() (line []byte, tooLong bool, err error) {
 	s.line = s.line[:0]
@@ -240,7 +240,7 @@ func (s *session) readLine() (line []byte, tooLong bool, err error) {
 }
 
 // readFailed ends the session after a failed read: 421 when the server
-// shuts down, qmail's 451 timeout (qmail-semantics.md §2.1) when the
+// shuts down, qmail's 451 timeout (qmail-smtpd.c die_alarm()) when the
 // client was silent for Timeout.
 func (s *session) readFailed(err error) {
 	switch {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// starttlsCmd answers STARTTLS (RFC 3207, qmail-semantics.md §2.2).
+// starttlsCmd answers STARTTLS (RFC 3207, qmail-tls qmail-smtpd.c smtp_tls()).
 func (s *session) starttlsCmd(arg string) {
 	if arg != "" {
 		s.reply(replyTLSParam)
@@ -47,7 +47,7 @@ func (s *session) starttlsCmd(arg string) {
 // handshake runs the server side of TLS on the raw connection and
 // replaces the session's reader and writer. Resetting the reader throws
 // away anything the client sent after STARTTLS in plain text before the
-// handshake: that is the CVE-2011-0411 fix (qmail-semantics.md §2.2, §7;
+// handshake: that is the CVE-2011-0411 fix (qmail-tls qmail-smtpd.c tls_init():
 // qmail-tls 20110119 empties its input buffer the same way).
 func (s *session) handshake(cfg *tls.Config) error {
 	tc := tls.Server(s.raw, cfg)
@@ -71,8 +71,8 @@ func (s *session) handshake(cfg *tls.Config) error {
 // a request (not a demand) for a client certificate. crypto/tls does not
 // verify it (RequestClientCert): CertRelay.Check does, so that a bad
 // certificate is a refused relay with qmail-tls's reason instead of a
-// failed handshake (qmail-semantics.md §2.3, §8: Go cannot renegotiate, so
-// the certificate is asked for in the first handshake). It is nil when
+// failed handshake (qmail-tls qmail-smtpd.c tls_verify(), which
+// renegotiates; Go cannot renegotiate, so the certificate is asked for in the first handshake). It is nil when
 // there is no certificate.
 func (s *session) tlsConfig() (*tls.Config, error) {
 	if s.o.TLS == nil {
@@ -99,7 +99,7 @@ func (s *session) tlsConfig() (*tls.Config, error) {
 
 // certRelay runs the client-certificate relay check, at most once per TLS
 // session and only where rcpthosts refused a recipient, in a TLS session
-// without RELAYCLIENT (qmail-semantics.md §2.3). A refusal's reason is
+// without RELAYCLIENT (qmail-tls qmail-smtpd.c tls_verify()). A refusal's reason is
 // kept for the 553 text.
 func (s *session) certRelay() bool {
 	if s.certEmail != "" {

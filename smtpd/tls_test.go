@@ -169,7 +169,7 @@ func TestSMTPS(t *testing.T) {
 
 // TestCertRelay: qmail-tls's client-certificate relaying, with a good,
 // an unknown, a revoked and an unlisted certificate, one without an
-// address, and none (qmail-semantics.md §2.3).
+// address, and none (qmail-tls qmail-smtpd.c tls_verify()).
 func TestCertRelay(t *testing.T) {
 	pki := sharedPKI(t)
 	prefix := "553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying"
@@ -215,7 +215,7 @@ func TestCertRelay(t *testing.T) {
 }
 
 // TestCertRelayRelayClient: with RELAYCLIENT no certificate is asked about
-// and a refusal has no certificate clause (qmail-semantics.md §2.3).
+// and a refusal has no certificate clause (qmail-tls qmail-smtpd.c tls_verify()).
 func TestNoGatewayText(t *testing.T) {
 	pki := sharedPKI(t)
 	ts := startServer(t, serverConfig{opts: func(o *Options) {

@@ -14,7 +14,7 @@ import (
 const maxDedupeKey = bolt.MaxKeySize
 
 // Enqueue stores a message and returns its id once it is durable: the
-// transaction holding it has been fsynced (qmail-semantics.md §3.1: a
+// transaction holding it has been fsynced (qmail-queue.c: a
 // message is acknowledged only after it is safely on disk). Concurrent
 // calls share commits.
 //

@@ -21,7 +21,7 @@ var (
 )
 
 // osErrnos are the system errors callers map to "try again later"
-// (qmail-semantics.md §4.2: exit 53, write error, e.g. disk full).
+// (qmail-queue.8: exit 53, write error, e.g. disk full).
 var osErrnos = []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EFBIG}
 
 // errnoError keeps a system error recognisable by errors.Is after a

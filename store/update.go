@@ -55,8 +55,8 @@ func (s *Store) mutate(op string, id ID, fn func(r *record) error) (*record, err
 // attempt time, and for Deferred its next attempt time (a zero Next means
 // due at once); a NotAttempted result sets only the next attempt time and
 // a non-empty text. The change is durable before Record returns: a recipient
-// result is on disk before anything acts on it (qmail-semantics.md §3.1,
-// markdone before the next step). A result for a recipient out of range,
+// result is on disk before anything acts on it (qmail-send.c
+// markdone() before the next step). A result for a recipient out of range,
 // already final, or given twice, or with a state other than Deferred,
 // Delivered or Failed, is refused with ErrInvalid and nothing is written.
 func (s *Store) Record(id ID, results []Result) (Message, error) {

@@ -212,7 +212,7 @@ func TestSendmailModes(t *testing.T) {
 	if out, errOut, code := s.run("", "newaliases"); code != 0 || out != "" || errOut != "" {
 		t.Fatalf("newaliases: exit %d %q %q", code, out, errOut)
 	}
-	// qmail-semantics.md §5.4: -bs is an SMTP session with relaying
+	// sendmail.c smtpd(): -bs is an SMTP session with relaying
 	// allowed.
 	session := "HELO client\r\nMAIL FROM:<cron@test.example>\r\nRCPT TO:<far@elsewhere.example>\r\nDATA\r\nSubject: bs\r\n\r\nhello\r\n.\r\nQUIT\r\n"
 	if out, errOut, code := s.run(session, "sendmail", "-bs"); code != 0 || !strings.Contains(out, "\r\n250 ok ") || !strings.HasSuffix(out, "221 test.example\r\n") {

@@ -27,7 +27,7 @@ func maildirMessages(t *testing.T, dir string) []string {
 
 // TestLocalDelivery: mail for locals and virtualdomains goes into Maildirs
 // as qmail-local writes them, and a double bounce (a bounce that bounced)
-// reaches the local postmaster (qmail-semantics.md §3.5).
+// reaches the local postmaster (qmail-send.c addbounce(), injectbounce()).
 func TestLocalDelivery(t *testing.T) {
 	w := newRemoteWorld(t) // nowhere.example has no DNS: NXDOMAIN, a permanent failure
 	s := newSite(t)

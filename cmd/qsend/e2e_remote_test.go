@@ -110,7 +110,7 @@ func TestRemoteExpiryBounces(t *testing.T) {
 		l := s.listJSON()
 		return len(l) == 1 && l[0].Recipients[0].Attempts == 1
 	})
-	// qmail's schedule (qmail-semantics.md §3.2): the pass started within a
+	// qmail's schedule (qmail-send.c nextretry()): the pass started within a
 	// second of birth, so the next is birth + (0 + 20)² = 400 s.
 	l := s.listJSON()[0]
 	if next := l.Recipients[0].NextAttempt.Sub(l.ArrivalTime); next < 399*time.Second || next > 401*time.Second {

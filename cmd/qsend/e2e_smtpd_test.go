@@ -231,7 +231,7 @@ func checkStored(t *testing.T, msgs map[string]storedMessage, token, sender stri
 	if m.Sender != sender || strings.Join(got, " ") != strings.Join(rcpts, " ") {
 		t.Errorf("message %q: envelope <%s> %q, want <%s> %q", token, m.Sender, got, sender, rcpts)
 	}
-	// qmail-queue.8 (qmail-queue's line), §2.1 (received.c).
+	// qmail-queue.c (qmail-queue's line), received.c received().
 	re := regexp.MustCompile(`^Received: \(qmail \d+ invoked ` + regexp.QuoteMeta(invoked) + `\); \d+ \w+ \d{4} \d\d:\d\d:\d\d -0000\n` +
 		`Received: from unknown \(HELO ` + regexp.QuoteMeta(helo) + `\) \(` + regexp.QuoteMeta(ip) + `\)\n` +
 		`  by ` + regexp.QuoteMeta(local) + ` with ` + regexp.QuoteMeta(with) + `; \d+ \w+ \d{4} \d\d:\d\d:\d\d -0000\n` +
@@ -252,8 +252,7 @@ func (s *site) writeServerCert() *certtest.CA {
 }
 
 // fromNetwork is qmail-queue's words for the listeners' messages, which
-// the daemon queues as qmail-queue does for qmaild (qmail-semantics.md
-// §4.1).
+// the daemon queues as qmail-queue does for qmaild (qmail-queue.c).
 const fromNetwork = "from network"
 
 // oidEmailAddress is PKCS #9 emailAddress (RFC 2985 §5.2.1), the subject
@@ -742,9 +741,9 @@ func TestSMTPDUnderTcpserver(t *testing.T) {
 		if !slices.Contains(queued, tt.token) {
 			continue
 		}
-		// RELAYCLIENT="" appends nothing to the recipient (qmail-semantics.md
-		// §2.1); tcpserver -l names the local host. Not run as qmaild, the
-		// session's qmail-queue line names its uid (§4.1).
+		// RELAYCLIENT="" appends nothing to the recipient (qmail-smtpd.c
+		// smtp_rcpt()); tcpserver -l names the local host. Not run as qmaild,
+		// the session's qmail-queue line names its uid (qmail-queue.c).
 		checkStored(t, msgs, tt.token, "sender@example.org", []string{tt.to}, fmt.Sprintf("by uid %d", os.Getuid()), tt.from, tt.token+".client.example", "mx.test.example", "SMTP")
 	}
 }

@@ -64,7 +64,7 @@ func metrics(t *testing.T, addr string) string {
 // is held, not bounced (tls.on_expiry: hold), and says so in queue list,
 // queue show, the log and /metrics; once the pem is fixed, queue release
 // delivers it over TLS. With tls.on_expiry: bounce it bounces as qmail
-// would (qmail-semantics.md §1.6, §3.2).
+// would (qmail-tls qmail-remote.c tls_quit(); qmail-send.c nextretry()).
 func TestTLSExpiryHeld(t *testing.T) {
 	const tlsText = "TLS unable to verify server with control/tlshosts/mx.example.net.pem: unable to get local issuer certificate; connected to 127.0.0.2."
 	for _, onExpiry := range []string{"hold", "bounce"} {

@@ -108,7 +108,7 @@ func (a *app) inject(args []string, env map[string]string, stdin io.Reader) erro
 	ctx, cancel := context.WithTimeout(context.Background(), qmailQueueTimeout)
 	defer cancel()
 	if _, err := q.Put(ctx, msg.Envelope, msg.Reader()); err != nil {
-		// qmail-inject prints qmail_close's text (qmail-semantics.md §4.3)
+		// qmail-inject prints qmail_close's text (qmail.c qmail_close())
 		// and exits 100 for a permanent failure, 111 otherwise.
 		text, permanent := qq.Text(err)
 		fmt.Fprintf(a.stderr, "qmail-inject: fatal: %s\n", text)

@@ -15,7 +15,7 @@ import (
 )
 
 // qreadDate is qmail-qread's date layout: "26 Sep 1995 04:46:54 GMT"
-// (qmail-qread.c).
+// (qmail-qread.c main()).
 const qreadDate = "2 Jan 2006 15:04:05 GMT"
 
 // list prints every message, in qmail-qread's layout or as JSON lines.

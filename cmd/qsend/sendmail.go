@@ -33,7 +33,7 @@ ignored, as qmail's sendmail does.`,
 }
 
 // sendmail runs a sendmail command line (after the program name) with env
-// on the message stdin (qmail-semantics.md §5.4).
+// on the message stdin (sendmail.c main()).
 func (a *app) sendmail(args []string, env map[string]string, stdin io.Reader) error {
 	sm, err := inject.ParseSendmail(args, env)
 	if err != nil {
@@ -64,8 +64,8 @@ func (a *app) runCommand(path ...string) error {
 
 // sendmailSMTP runs sendmail -bs: one SMTP session on stdin and a.stdout
 // with env, where qmail's sendmail has set RELAYCLIENT, DATABYTES=0 and a
-// 127.0.0.1 TCP environment unless PROTO was set (qmail-semantics.md
-// §5.4).
+// 127.0.0.1 TCP environment unless PROTO was set (sendmail.c
+// smtpd()).
 func sendmailSMTP(a *app, env map[string]string, stdin io.Reader) error {
 	return a.smtpSession(env, stdin, a.stdout)
 }

@@ -1,5 +1,5 @@
 // Package control reads qmail control files with qmail's rules
-// (qmail-semantics.md §6.3, netqmail control.c):
+// (netqmail control.c, qmail-control.5):
 //
 //   - A single-value file is its first line, trailing spaces, tabs, CRs and
 //     LFs stripped. qmail strips only spaces, tabs and LFs; qsend also strips

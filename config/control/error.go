@@ -37,7 +37,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Temporary reports whether retrying may help: true for failures of the
 // system to open or read the file, which qmail treats as temporary
-// (qmail-semantics.md §6.3), false for contents that stay wrong until
+// (control.c, qmail-control.5), false for contents that stay wrong until
 // someone edits the file.
 func (e *Error) Temporary() bool {
 	var errno syscall.Errno

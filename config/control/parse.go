@@ -23,7 +23,7 @@ func trimTrailing(b []byte) []byte {
 }
 
 // ParseFirst returns the first line of data as a single-value file holds it
-// (qmail-semantics.md §6.3, control.c control_readline). An empty file gives
+// (control.c control_readline(), qmail-control.5). An empty file gives
 // an empty line 1, as in qmail, where an empty first line of doublebounceto
 // means an empty local part (§3.6).
 func ParseFirst(path string, data []byte) Line {
@@ -35,7 +35,7 @@ func ParseFirst(path string, data []byte) Line {
 
 // ParseList returns the lines of data as a list file holds them: trailing
 // whitespace stripped, empty lines and lines starting with '#' skipped
-// (qmail-semantics.md §6.3, control.c control_readfile).
+// (control.c control_readfile(), qmail-control.5).
 func ParseList(path string, data []byte) []Line {
 	var out []Line
 	for num := 1; len(data) > 0; num++ {
@@ -57,7 +57,7 @@ func ParseList(path string, data []byte) []Line {
 // ParseNumber parses a control-file number: one or more decimal digits and
 // nothing else, at most 2^63-1. The error wraps ErrNotNumber or ErrRange and
 // quotes s. qmail's scan_ulong would take a leading digit run and ignore the
-// rest, or keep the default when there is none (qmail-semantics.md §6.3);
+// rest, or keep the default when there is none (control.c control_rldef());
 // qsend refuses both.
 func ParseNumber(s string) (int64, error) {
 	if s == "" {

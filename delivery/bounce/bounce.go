@@ -1,5 +1,5 @@
 // Package bounce composes qmail-send's bounce messages byte for byte
-// (qmail-semantics.md §3.5, qmail-send.c addbounce and injectbounce): the
+// (qmail-send.c addbounce() and injectbounce()): the
 // failure notice to the sender, the double bounce to the postmaster when
 // a bounce fails, and the decision to discard a failed double bounce.
 // With Format FormatDSN the same notices are RFC 3464 delivery status
@@ -19,8 +19,8 @@ import (
 	"github.com/qsend/qsend/store"
 )
 
-// Settings are the control files that shape bounces (qmail-semantics.md
-// §3.6). Values are used as given, as qmail uses the control files' first
+// Settings are the control files that shape bounces (qmail-send.8,
+// qmail-send.c getcontrols()). Values are used as given, as qmail uses the control files' first
 // lines: an empty DoubleBounceTo makes the double-bounce recipient
 // "@DoubleBounceHost", which qmail-send takes as "discard double bounces".
 type Settings struct {
@@ -83,7 +83,7 @@ func (k Kind) String() string {
 }
 
 // DoubleBounceSender is the envelope sender of a double bounce; a message
-// with this sender is never bounced again (qmail-semantics.md §3.5).
+// with this sender is never bounced again (qmail-send.c injectbounce()).
 const DoubleBounceSender = "#@[]"
 
 // DedupeKey is the store's deduplication key of the bounce of message id,
@@ -104,7 +104,7 @@ func DedupeKey(id store.ID) string { return "bounce:" + id.String() }
 // are decided the same way in both formats.
 func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody io.Reader, now time.Time, pid int) (store.NewMessage, io.Reader, Kind) {
 	// A VERP sender's bounce goes to the sender without the marker
-	// (qmail-semantics.md §3.5: "owner-@host-@[]" bounces to "owner-@host").
+	// (qmail-send.c injectbounce(): "owner-@host-@[]" bounces to "owner-@host").
 	sender, _ := rewrite.VERPBase(orig.Sender)
 	doubleTo := s.DoubleBounceTo + "@" + s.DoubleBounceHost
 	// qmail-send.c injectbounce: the checks and their order.
@@ -131,7 +131,7 @@ func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody 
 
 	var b strings.Builder
 	// qmail-queue prepends its Received line to every message it queues
-	// (qmail-semantics.md §4.1); qmail-send runs it as qmails.
+	// (qmail-queue.c); qmail-send runs it as qmails.
 	b.WriteString(intake.Received(pid, "for bounce", now))
 	b.WriteString("Date: " + intake.Date(now) + "\n")
 	b.WriteString("From: " + rewrite.QuoteLocal(s.BounceFrom) + "@" + s.BounceHost + "\n")

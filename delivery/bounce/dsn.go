@@ -82,7 +82,7 @@ func writeDSN(s Settings, a action, orig store.Message, rcpts []store.Recipient,
 	b.WriteString("Content-Transfer-Encoding: 8bit\n\n")
 	b.WriteString("This is a MIME-encapsulated message.\n\n")
 
-	// Part 1: the notice, in qmail's words (qmail-semantics.md §3.5).
+	// Part 1: the notice, in qmail's words (qmail-send.c injectbounce()).
 	b.WriteString("--" + boundary + "\n")
 	b.WriteString("Content-Description: Notification\nContent-Type: text/plain; charset=us-ascii\n\n")
 	b.WriteString("Hi. This is the qmail-send program at " + host + ".\n")

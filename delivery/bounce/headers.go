@@ -9,7 +9,7 @@ import (
 
 // headerReader streams the header of a message: everything before the
 // first empty line, which it does not return. Lines end in LF, as in the
-// queue (qmail-semantics.md §4.1); a CR before the LF is tolerated. It
+// queue (qmail-queue.8, qmail-queue.c); a CR before the LF is tolerated. It
 // reads a line at a time through a 4 KiB buffer (a longer line comes in
 // pieces), so memory stays bounded however long the header is.
 type headerReader struct {

@@ -8,7 +8,7 @@ import (
 
 // Patterns over qmail-style result texts.
 var (
-	// qmail's own texts end in "(#5.1.1)" (qmail-semantics.md §3.5;
+	// qmail's own texts end in "(#5.1.1)" (qmail-send.c injectbounce();
 	// RFC 3463 codes in qmail-local and qmail-remote messages).
 	hashStatus = regexp.MustCompile(`#([245]\.[0-9]{1,3}\.[0-9]{1,3})\b`)
 	// A remote reply gives its enhanced code after the reply code

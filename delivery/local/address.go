@@ -21,7 +21,7 @@ func newVars(addr, sender string) *vars {
 	v.local, v.domain = rewrite.Split(addr)
 	v.domain = strings.ToLower(v.domain)
 	// qmail's user-ext split at conf-break '-', user lower-cased as
-	// qmail-getpw does (qmail-semantics.md §3.1 for the prepend that
+	// qmail-getpw does (qmail-send.c rewrite() for the prepend that
 	// puts the virtual user in the extension).
 	v.user, v.ext, _ = strings.Cut(strings.ToLower(v.local), "-")
 	if i := strings.IndexByte(v.local, '-'); i >= 0 {

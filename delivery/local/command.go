@@ -17,7 +17,7 @@ import (
 )
 
 // maxOutput is how much of a command's output becomes the report, as
-// qmail-lspawn's spawner keeps 3000 bytes (qmail-semantics.md §3.7).
+// qmail-lspawn's spawner keeps 3000 bytes (qmail-lspawn.c truncreport, spawn.c).
 const maxOutput = 3000
 
 // spool is the message in an unlinked temporary file, made once per job
@@ -64,7 +64,7 @@ func (s *spool) close() {
 // message as queued and qmail-local adds Return-Path and Delivered-To
 // itself; other programs find those lines in $RPLINE and $DTLINE, as
 // qmail-local gives its programs. The exit code is read as qmail-lspawn
-// reads qmail-local's (qmail-semantics.md §3.7). Run as root, the command
+// reads qmail-local's (qmail-lspawn.c report()). Run as root, the command
 // runs as the recipient's system user (see runAs).
 func (t *Transport) deliverCommand(ctx context.Context, job delivery.Job, sp *spool, m *method, v *vars) outcome {
 	homeErr := v.lookupHome()
@@ -211,7 +211,7 @@ func (c *capped) Write(p []byte) (int, error) {
 }
 
 // text is the report: the output up to its first NUL, as qmail-lspawn
-// reads qmail-local's (qmail-semantics.md §3.7).
+// reads qmail-local's (qmail-lspawn.c report(), spawn.c).
 func (c *capped) text() string {
 	b := c.b.Bytes()
 	if i := bytes.IndexByte(b, 0); i >= 0 {

@@ -8,7 +8,7 @@ import (
 )
 
 // qmail-lspawn's reports for the user it cannot run a delivery as
-// (qmail-semantics.md §3.7); both temporary.
+// (qmail-lspawn.c, qmail-getpw.c); both temporary.
 const (
 	textNoAlias = "Unable to find alias user!"
 	textAsRoot  = "Not allowed to perform deliveries as root."

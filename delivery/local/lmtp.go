@@ -72,7 +72,7 @@ func (t *Transport) lmtpServer(ctx context.Context, job delivery.Job, sp *spool,
 	defer c.Close()
 	sender := job.Msg.Sender
 	if sender == bounce.DoubleBounceSender {
-		// qmail's double-bounce sender (qmail-semantics.md §3.5) is no
+		// qmail's double-bounce sender (qmail-send.c injectbounce()) is no
 		// address an LMTP server accepts; the null sender means the same
 		// thing to it: never bounce this.
 		sender = ""
@@ -95,7 +95,7 @@ func (t *Transport) lmtpServer(ctx context.Context, job delivery.Job, sp *spool,
 }
 
 // lmtpOutcome is the result of one recipient from its reply, in
-// qmail-remote's words (qmail-semantics.md §1.1) with the server's name.
+// qmail-remote's words (qmail-remote.c smtp()) with the server's name.
 func lmtpOutcome(server string, r smtpclient.RcptResult, err error) outcome {
 	said := ""
 	if r.Reply.Code != 0 {

@@ -46,7 +46,7 @@ type Options struct {
 	// name's host part when the system host name cannot be read.
 	Me string
 	// CommandTimeout bounds one command delivery; 0 means 1000 s,
-	// Postfix's command_time_limit (anchors.md).
+	// Postfix's command_time_limit (postconf(5)).
 	CommandTimeout time.Duration
 	// LMTPTimeout bounds every LMTP read and write; 0 means 10 minutes.
 	LMTPTimeout time.Duration

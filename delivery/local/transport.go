@@ -112,7 +112,7 @@ func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Resul
 			out[i] = deferred(textInterrupted)
 		case seen[strings.ToLower(addr)]:
 			// qmail-local checks its Delivered-To line before any
-			// delivery (qmail-semantics.md §3.7 for the report).
+			// delivery (qmail-local.c; qmail-lspawn.c report() for the report).
 			out[i] = failed(textLoop)
 		case r.m.kind == KindMaildir:
 			out[i] = t.deliverMaildir(ctx, job, r.m, r.v)

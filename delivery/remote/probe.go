@@ -249,7 +249,7 @@ func (t *Transport) probeServer(ctx context.Context, ph *ProbeHost, r route, add
 	case on:
 		probeTLS(ph, r, st, ip)
 	case wasRefused && r.dec.Required():
-		// RFC 3207 §4.1; qmail-semantics.md §1.6: defer, never plaintext.
+		// RFC 3207 §4.1; qmail-tls qmail-remote.c tls_init(): defer, never plaintext.
 		ph.fail(r, &smtpclient.Error{Stage: smtpclient.StageStartTLS, Reply: &refused}, ip)
 	case r.dec.Required():
 		ph.fail(r, &smtpclient.Error{Stage: smtpclient.StageStartTLS, Err: smtpclient.ErrNoTLS}, ip)

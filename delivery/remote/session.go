@@ -161,7 +161,7 @@ type envelope struct {
 }
 
 // envelopes makes the transactions for the recipients at pos: one, unless
-// the sender asks for VERP (qmail-semantics.md §3.5: a sender
+// the sender asks for VERP (qmail-send.c injectbounce(): a sender
 // "owner-@host-@[]" becomes "owner-box=rhost@host" for recipient
 // box@rhost), which needs one transaction per recipient.
 func envelopes(job delivery.Job, pos []int) []envelope {

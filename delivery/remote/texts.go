@@ -7,7 +7,7 @@ import (
 	"github.com/qsend/qsend/delivery/smtpclient"
 )
 
-// The texts below are qmail-remote's reports (qmail-semantics.md §1.1), so
+// The texts below are qmail-remote's reports (qmail-remote.8, qmail-remote.c), so
 // that `queue show`, the logs and bounces read as administrators know them.
 // IP is the peer's address.
 

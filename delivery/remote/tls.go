@@ -58,7 +58,7 @@ func (r route) key(addr netip.AddrPort) poolKey {
 // options are the smtpclient options of a connection on the route.
 func (t *Transport) options(r route) smtpclient.Options {
 	o := t.o.Client
-	o.ImplicitTLS = r.port == 465 // qmail-semantics.md §1.7: port 465 is SMTPS
+	o.ImplicitTLS = r.port == 465 // qmail-tls qmail-remote.8: port 465 is SMTPS
 	o.RequireTLS = r.dec.Required()
 	o.TLSConfig = nil
 	if !r.plain {
@@ -104,7 +104,7 @@ func (t *Transport) stsPolicy(ctx context.Context, domain string, plan mx.Plan) 
 }
 
 // tlsFailure turns a failure to set TLS up on the route into qmail-tls's
-// text (qmail-semantics.md §1.6): whether it is a policy failure (the
+// text (qmail-tls qmail-remote.c tls_quit()): whether it is a policy failure (the
 // message is held rather than bounced at expiry), and whether it was a
 // handshake failure under may (the host is then remembered as broken).
 func tlsFailure(r route, se *smtpclient.Error, ip string) (text string, policyFailure, broken bool) {
@@ -125,8 +125,8 @@ func tlsFailure(r route, se *smtpclient.Error, ip string) (text string, policyFa
 		return f.Text + "; connected to " + ip + ".\n", true, false
 	}
 	text = "TLS connect failed: " + tlsCause(se.Err) + "; connected to " + ip + ".\n"
-	// SMTPS (port 465) has no plaintext to fall back to (qmail-semantics.md
-	// §1.7), so a handshake failure there does not make the host broken.
+	// SMTPS (port 465) has no plaintext to fall back to (qmail-tls
+	// qmail-remote.c smtp()), so a handshake failure there does not make the host broken.
 	return text, r.dec.Required(), se.Handshake && !r.dec.Required() && r.port != 465
 }
 

@@ -17,7 +17,7 @@ import (
 )
 
 // TestTLSClientCiphers: control/tlsclientciphers, mapped onto Go's suites
-// (qmail-semantics.md §1.7), is what the client offers, so a TLS 1.2
+// (qmail-tls qmail-remote.c tls_init()), is what the client offers, so a TLS 1.2
 // server that could pick any suite settles on the one asked for; a list
 // the server cannot meet fails the handshake and the message waits,
 // rather than going out with another suite or in plaintext.
@@ -66,7 +66,8 @@ func TestTLSClientCiphers(t *testing.T) {
 // to the next MX; when every MX failed, a young message waits (no
 // plaintext) and the hosts are remembered; a message that has waited
 // tls.plaintext_after goes to a remembered host in plaintext at once,
-// without trying TLS there again (Postfix's rule, anchors.md).
+// without trying TLS there again (Postfix's rule, HISTORY
+// 20140218 and smtp_tls_security_level may).
 func TestTLSMayRemembersBrokenHosts(t *testing.T) {
 	w := newTLSWorld(t)
 	w.dns.Add("example.test. 60 IN MX 10 mx1.example.test.", "example.test. 60 IN MX 20 mx2.example.test.",
@@ -172,7 +173,7 @@ func TestTLSMayPlaintextFallback(t *testing.T) {
 }
 
 // TestTLSTableLevels: tls.policy entries for the domain (Postfix's levels,
-// anchors.md §1.1): encrypt needs STARTTLS, verify checks the chain against
+// smtp_tls_security_level): encrypt needs STARTTLS, verify checks the chain against
 // the rule's CA file and the MX name, fingerprint pins the certificate or
 // its key, none never starts TLS. Failures defer with the reason, marked
 // as TLS policy failures, and send nothing.

@@ -28,7 +28,8 @@ import (
 // loopback addresses with certificates made in the test, a DNS server on
 // loopback and a policy engine reading a control directory in
 // t.TempDir(), and check what reached each server: the outbound TLS
-// policy end to end (qmail-semantics.md §1.3–1.7; README "Outbound TLS").
+// policy end to end (qmail-tls qmail-remote.c ehlo(), tls_init(),
+// match_partner(); docs/tls.md).
 
 // tlsWorld is a world with a control directory and a test CA.
 type tlsWorld struct {
@@ -249,7 +250,7 @@ func (s *rawServer) commands() []string {
 }
 
 // TestTLSHostsPem delivers to mx1.example.test, which has
-// control/tlshosts/mx1.example.test.pem (qmail-semantics.md §1.4–1.6): a
+// control/tlshosts/mx1.example.test.pem (qmail-tls qmail-remote.c tls_init(), match_partner()): a
 // server whose certificate verifies against that file gets the message
 // over TLS; every other server gets nothing, the recipient is deferred
 // with qmail-tls's text and marked a TLS policy failure, and a second MX
@@ -415,7 +416,7 @@ func TestTLSHostsPem(t *testing.T) {
 
 // TestTLSNoTLSHostsAndExhaustiveList: notlshosts/<mx> makes qsend speak
 // plaintext to a server that offers STARTTLS; with tlshosts/exhaustivelist
-// only hosts with a pem get TLS (qmail-semantics.md §1.4). Without either,
+// only hosts with a pem get TLS (qmail-tls qmail-remote.c tls_init()). Without either,
 // STARTTLS is used when offered (may).
 func TestTLSNoTLSHostsAndExhaustiveList(t *testing.T) {
 	tests := []struct {
@@ -428,7 +429,7 @@ func TestTLSNoTLSHostsAndExhaustiveList(t *testing.T) {
 		{name: "no files", wantTLS: map[string]bool{"one.test": true, "two.test": true}},
 		{name: "notlshosts", files: []string{"notlshosts/mx1.example.test"}, wantTLS: map[string]bool{"one.test": false, "two.test": true}},
 		{name: "notlshosts beside a pem", files: []string{"notlshosts/mx1.example.test"}, pems: []string{"mx1.example.test"},
-			// qmail-semantics.md §1.4: the pem is looked at first.
+			// qmail-tls qmail-remote.c tls_init(): the pem is looked at first.
 			wantTLS: map[string]bool{"one.test": true, "two.test": true}},
 		{name: "exhaustivelist", files: []string{"tlshosts/exhaustivelist"}, pems: []string{"mx2.example.test"},
 			wantTLS: map[string]bool{"one.test": false, "two.test": true}},
@@ -471,7 +472,7 @@ func TestTLSNoTLSHostsAndExhaustiveList(t *testing.T) {
 }
 
 // TestTLSSMTPS: a route to port 465 means TLS from the first byte (SMTPS,
-// qmail-semantics.md §1.7), verified against the relay's pem when there is
+// qmail-tls qmail-remote.c tls_init()), verified against the relay's pem when there is
 // one; a server that is not SMTPS there is a TLS failure, never plaintext.
 func TestTLSSMTPS(t *testing.T) {
 	tests := []struct {
@@ -551,7 +552,7 @@ func TestTLSSMTPS(t *testing.T) {
 }
 
 // TestTLSClientCert: control/clientcert.pem (chain and key in one file) is
-// presented when the server asks (qmail-semantics.md §1.7), and the server
+// presented when the server asks (qmail-tls qmail-remote.c tls_init()), and the server
 // sees it; without the file, or with a broken one, none is sent and
 // delivery goes on.
 func TestTLSClientCert(t *testing.T) {
@@ -611,7 +612,7 @@ func TestTLSClientCert(t *testing.T) {
 
 // TestTLSSMTPSWithTLSOff: a route to port 465 (SMTPS) for a host whose TLS
 // notlshosts or exhaustivelist turns off cannot be delivered at all (qmail-tls
-// misbehaves here, qmail-semantics.md §1.7); the message waits, and the
+// misbehaves here, qmail-tls qmail-remote.c tls_init()); the message waits, and the
 // reason must say what is wrong: the port needs TLS and the file turns it
 // off.
 func TestTLSSMTPSWithTLSOff(t *testing.T) {

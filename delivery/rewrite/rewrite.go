@@ -1,6 +1,6 @@
 // Package rewrite is qmail-send's address rewriting: it decides whether a
 // recipient is delivered locally or remotely, and how its address reads
-// for the local channel (qmail-semantics.md §3.1, qmail-send.c rewrite()).
+// for the local channel (qmail-send.c rewrite()).
 package rewrite
 
 import (

@@ -9,9 +9,10 @@ import (
 // (RFC 5321 §4.5.2) with CRLF line ends, followed by the final ".\r\n".
 // It streams through buf: only one buffer of the body is held.
 //
-// Line ends follow notqmail (qmail-semantics.md §1.2): a stored LF becomes
+// Line ends follow notqmail (qmail-remote.c blast()): a stored LF becomes
 // CRLF, a stored CRLF stays CRLF, and a bare CR becomes CRLF so that no
-// bare-CR sequence reaches the next hop (SMTP smuggling, anchors.md §1.5).
+// bare-CR sequence reaches the next hop (SMTP smuggling,
+// CVE-2023-51764; RFC 5321 §2.3.8).
 // Deviation from qmail-remote, which fails a message whose last line has no
 // line end with "partial final lines (#5.6.2)": the line end is added.
 func writeBody(w *bufio.Writer, body io.Reader, buf []byte) (readErr, writeErr error) {

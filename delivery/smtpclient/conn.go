@@ -31,7 +31,7 @@ type Conn struct {
 }
 
 // timeoutConn puts a deadline of d on every read and write
-// (control/timeoutremote, qmail-semantics.md §1.2).
+// (control/timeoutremote, qmail-remote.c getcontrols()).
 type timeoutConn struct {
 	net.Conn
 	d time.Duration
@@ -125,7 +125,7 @@ func (c *Conn) ctxErr(ctx context.Context, err error) error {
 
 // greet reads the greeting, says EHLO or HELO, and starts TLS. With
 // ImplicitTLS the handshake comes first and the greeting is read inside
-// TLS (SMTPS, qmail-semantics.md §1.7).
+// TLS (SMTPS, qmail-tls qmail-remote.8 and smtp()).
 func (c *Conn) greet(ctx context.Context) error {
 	var cfg *tls.Config
 	if c.o.TLSConfig != nil {
@@ -143,7 +143,7 @@ func (c *Conn) greet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// qmail-semantics.md §1.1: anything but 220 is "greeting failed". A 554
+	// qmail-remote.c smtp(): anything but 220 is "greeting failed". A 554
 	// greeting (RFC 5321 §3.1) is permanent for this host only; the caller
 	// may try the next MX as Postfix's smtp_skip_5xx_greeting does.
 	if rep.Code != 220 {
@@ -158,13 +158,13 @@ func (c *Conn) greet(ctx context.Context) error {
 	case cfg != nil && c.ext.StartTLS:
 		return c.startTLS(ctx, cfg)
 	case c.o.RequireTLS:
-		// qmail-semantics.md §1.6: "No TLS achieved while ... exists".
+		// qmail-tls qmail-remote.c tls_init(): "No TLS achieved while ... exists".
 		return &Error{Stage: StageStartTLS, Err: ErrNoTLS}
 	}
 	return nil
 }
 
-// hello says EHLO, and HELO when EHLO gets a 5xx (qmail-semantics.md §1.3,
+// hello says EHLO, and HELO when EHLO gets a 5xx (qmail-tls qmail-remote.c smtp(), ehlo(),
 // RFC 5321 §3.2); with LMTP it says LHLO and nothing else (RFC 2033 §4.1:
 // HELO and EHLO are not LMTP commands).
 func (c *Conn) hello() error {
@@ -211,7 +211,7 @@ func (c *Conn) startTLS(ctx context.Context, cfg *tls.Config) error {
 		if c.o.RequireTLS {
 			return &Error{Stage: StageStartTLS, Reply: &rep}
 		}
-		// qmail-semantics.md §1.6: a refused STARTTLS without a required
+		// qmail-tls qmail-remote.c tls_init(): a refused STARTTLS without a required
 		// policy continues in plaintext with the EHLO answer already had.
 		c.refused = &rep
 		return nil
@@ -219,7 +219,7 @@ func (c *Conn) startTLS(ctx context.Context, cfg *tls.Config) error {
 	// Whatever the server sent after its 220 is in c.r and is dropped by
 	// setStream in handshake: only bytes read through TLS count (RFC 3207
 	// §6; the client side of CVE-2011-0411, which qmail-remote has,
-	// qmail-semantics.md §1.6).
+	// qmail-tls qmail-remote.c tls_init()).
 	if err := c.handshake(ctx, cfg); err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (c *Conn) Reset(ctx context.Context) error {
 }
 
 // Quit sends QUIT, waits briefly for the reply, and closes the connection.
-// Like qmail-remote (qmail-semantics.md §1.1) it does not insist on the reply.
+// Like qmail-remote (qmail-remote.c quit()) it does not insist on the reply.
 func (c *Conn) Quit() error {
 	if c.Usable() {
 		c.tc.d = min(c.tc.d, quitWait)

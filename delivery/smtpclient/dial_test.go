@@ -87,7 +87,7 @@ func TestStartTLS(t *testing.T) {
 	}{
 		{name: "success", roots: &pki, wantTLS: true},
 		{name: "no config stays plaintext", noConfig: true},
-		// qmail-semantics.md §1.6: refused STARTTLS goes on in plaintext
+		// qmail-tls qmail-remote.c tls_init(): a refused STARTTLS goes on in plaintext
 		// unless TLS is required.
 		{name: "refused", script: []scripted{{cmd: "STARTTLS", code: 454, text: "4.7.0 not now"}}, roots: &pki},
 		{name: "refused required", script: []scripted{{cmd: "STARTTLS", code: 454, text: "4.7.0 not now"}}, roots: &pki, require: true, wantErr: true, wantReply: true},

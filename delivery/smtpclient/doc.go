@@ -10,6 +10,7 @@
 // one result per recipient from the replies after the final dot.
 //
 // The wire behaviour follows qmail-remote with the TLS patch
-// (qmail-semantics.md §1.1–1.3, §1.6) and RFC 5321, with the deviations
+// (qmail-remote.8, qmail-remote.c smtp(); qmail-tls qmail-remote.c
+// tls_init()) and RFC 5321, with the deviations
 // documented where they are made.
 package smtpclient

@@ -76,7 +76,7 @@ func (e *Error) Error() string {
 		s += "failed"
 	}
 	if e.AfterDot {
-		// qmail-semantics.md §1.1: "Possible duplicate!" once the dot was sent.
+		// qmail-remote.c dropped(): "Possible duplicate!" once the dot was sent.
 		s += " (possible duplicate)"
 	}
 	return s

@@ -17,7 +17,7 @@ type Extensions struct {
 // parseExtensions reads the EHLO reply lines after the first (RFC 5321
 // §4.1.1.1). The keyword ends at a space or tab and is compared
 // case-insensitively; anything from "=" on is cut, for servers that still
-// send "AUTH=LOGIN" (qmail-semantics.md §1.3).
+// send "AUTH=LOGIN" (qmail-tls qmail-remote.c ehlo()).
 func parseExtensions(lines []string) Extensions {
 	var e Extensions
 	if len(lines) < 2 {

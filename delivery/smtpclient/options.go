@@ -21,7 +21,7 @@ type Options struct {
 	// reply) instead of a plaintext session.
 	RequireTLS bool
 	// ImplicitTLS starts TLS right after connecting and reads the greeting
-	// inside it (SMTPS, port 465 in smtproutes, qmail-semantics.md §1.7).
+	// inside it (SMTPS, port 465 in smtproutes, qmail-tls qmail-remote.8).
 	ImplicitTLS bool
 	// MaxLineLength is the longest reply line accepted (default 4096;
 	// RFC 5321 §4.5.3.1.5 says 512, and real servers exceed it).
@@ -37,7 +37,7 @@ type Options struct {
 	LMTP bool
 }
 
-// Defaults of Options (qmail-semantics.md §1.2 for the timeouts).
+// Defaults of Options (qmail-remote.c getcontrols() for the timeouts).
 const (
 	DefaultConnectTimeout = 60 * time.Second
 	DefaultTimeout        = 1200 * time.Second
@@ -46,7 +46,7 @@ const (
 )
 
 // quitWait bounds the wait for the reply to QUIT: qmail-remote does not
-// wait at all (qmail-semantics.md §1.1); a short wait lets a server finish
+// wait at all (qmail-remote.c quit()); a short wait lets a server finish
 // cleanly.
 const quitWait = 2 * time.Second
 

@@ -19,7 +19,7 @@ type Reply struct {
 }
 
 // Text returns the reply as qmail-remote keeps it for "Remote host said:"
-// (qmail-semantics.md §1.1): every line with its code, joined by "\n",
+// (qmail-remote.c smtpcode(), outsmtptext()): every line with its code, joined by "\n",
 // e.g. "550 5.1.1 no such user" or "451-first\n451 second".
 func (r Reply) Text() string {
 	var b strings.Builder
@@ -60,7 +60,7 @@ const maxReplyLines = 1000
 // readReply reads one reply, single or multi-line (RFC 5321 §4.2.1: every
 // line but the last has "-" after the code, the last has a space or
 // nothing). Lines may end in CRLF or LF; CRs before the LF are dropped as qmail-remote
-// does (qmail-semantics.md §1.2). maxLine bounds each line, its line end
+// does (qmail-remote.c get(), smtpcode()). maxLine bounds each line, its line end
 // included.
 func readReply(r *bufio.Reader, maxLine int) (Reply, error) {
 	var rep Reply

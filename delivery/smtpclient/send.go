@@ -352,7 +352,7 @@ func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
 		return nil, nil, c.netErr(StageData, werr, false)
 	}
 	// Whatever is still buffered includes the final dot: from here on a
-	// failure may leave a delivered message (qmail-semantics.md §1.1,
+	// failure may leave a delivered message (qmail-remote.c dropped(),
 	// "Possible duplicate!").
 	if err := c.flush(StageBody, true); err != nil {
 		return nil, nil, err

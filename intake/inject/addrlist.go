@@ -8,8 +8,8 @@ package inject
 //
 // It recognises addresses inside angle brackets (with the phrase before
 // them), bare addresses, and groups ("name: a, b;"). Two words in a row
-// that are not one address get a comma between them (qmail-semantics.md
-// §5.3: "illegal spaces between addresses become commas"). It fails on a
+// that are not one address get a comma between them (qmail-inject.8:
+// "illegal spaces between addresses become commas"). It fails on a
 // group that opens twice or closes without opening, and on a '>' without
 // '<'.
 func addrList(ts []token, rw func([]token) []token) ([]token, bool) {

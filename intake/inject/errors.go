@@ -2,7 +2,7 @@ package inject
 
 import "fmt"
 
-// qmail-inject's exit statuses (qmail-semantics.md §5.1).
+// qmail-inject's exit statuses (qmail-inject.8).
 const (
 	ExitPermanent = 100 // usage, invalid header field, unparsable address, or refused by the queue
 	ExitTemporary = 111 // try again later

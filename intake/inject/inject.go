@@ -1,7 +1,7 @@
 // Package inject is qmail-inject's header processing as a library: it
 // reads a message and qmail-inject's options, environment and control
 // values, and returns the envelope and the rewritten message that
-// qmail-inject would queue or print (qmail-semantics.md §5). It does no
+// qmail-inject would queue or print (qmail-inject.c). It does no
 // input or output of its own besides reading the message and the
 // QMAILMFTFILE file, so every rule can be tested on its own; queueing is
 // the caller's job (package intake/qq).
@@ -28,7 +28,8 @@ const lineLen = 80
 
 // Controls are the control values qmail-inject reads: defaultdomain,
 // defaulthost, plusdomain and idhost, each defaulting to me
-// (qmail-semantics.md §6.3). The environment overrides them (§5.2).
+// (qmail-inject.8, CONTROL FILES). The environment overrides them
+// (qmail-inject.8, ENVIRONMENT VARIABLES).
 type Controls struct {
 	DefaultDomain string
 	DefaultHost   string
@@ -68,7 +69,7 @@ type state struct {
 	in Input
 	rw rewriter
 
-	// QMAILINJECT letters (qmail-semantics.md §5.2).
+	// QMAILINJECT letters (qmail-inject.8).
 	nameComment, deleteSender, deleteFrom, deleteMessID, verpRecip, verpMess bool
 
 	mailHost, mailRHost *string // QMAILHOST/MAILHOST, QMAILSHOST
@@ -87,7 +88,7 @@ type state struct {
 }
 
 // Inject reads the header of the message r and applies qmail-inject's rules
-// (qmail-semantics.md §5.1–§5.3). The returned Message reads the rest of r
+// (qmail-inject.8, qmail-inject.c). The returned Message reads the rest of r
 // through its Body. Errors are *Error values with qmail-inject's text and
 // exit status: 100 for an address it cannot parse, an invalid header field
 // name, or (when queueing) a message without recipients; 111 for a read
@@ -137,7 +138,7 @@ func (s *state) firstEnv(names ...string) (string, bool) {
 }
 
 // setup reads the environment, the control values and the options
-// (qmail-semantics.md §5.2).
+// (qmail-inject.8).
 func (s *state) setup() error {
 	flags, _ := s.env("QMAILINJECT")
 	for _, c := range flags {
@@ -234,7 +235,7 @@ func (s *state) setup() error {
 }
 
 // readMFT reads QMAILMFTFILE, a control file of mailing-list addresses
-// (qmail-semantics.md §5.2, §6.3 list syntax). A missing file means none.
+// (qmail-inject.8; control.c control_readfile() list syntax). A missing file means none.
 func (s *state) readMFT() error {
 	name, ok := s.env("QMAILMFTFILE")
 	if !ok {
@@ -538,7 +539,7 @@ func (s *state) mailFollowupTo(b *bytes.Buffer) {
 }
 
 // recipients returns the envelope recipients: the arguments first, then
-// the header's (qmail-semantics.md §5.3).
+// the header's (qmail-inject.c finishheader()).
 func (s *state) recipients() []string {
 	rcpts := append([]string(nil), s.args...)
 	if s.fromHeaderRecipients {

@@ -1,7 +1,7 @@
 package inject
 
 // Recipients says where qmail-inject takes the envelope recipients from
-// (qmail-semantics.md §5.1).
+// (qmail-inject.8).
 type Recipients int
 
 const (

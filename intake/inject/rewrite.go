@@ -1,7 +1,7 @@
 package inject
 
-// rewriter completes addresses as qmail-inject does (qmail-semantics.md
-// §5.3). The token lists are "@defaulthost", ".defaultdomain" and
+// rewriter completes addresses as qmail-inject does (qmail-inject.c
+// rwgeneric()). The token lists are "@defaulthost", ".defaultdomain" and
 // ".plusdomain" tokenized, in forward order.
 type rewriter struct {
 	defaultHost, defaultDomain, plusDomain []token

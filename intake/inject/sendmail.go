@@ -24,7 +24,7 @@ const (
 )
 
 // Sendmail is a sendmail command line translated as qmail's sendmail
-// wrapper translates it (qmail-semantics.md §5.4).
+// wrapper translates it (sendmail.c).
 type Sendmail struct {
 	Mode SendmailMode
 	// InjectArgs are qmail-inject's arguments (after the program name):
@@ -127,7 +127,7 @@ func ParseSendmail(args []string, env map[string]string) (Sendmail, error) {
 // useSender makes qmail-inject's From follow the -f address: the full name
 // and host variables go, QMAILUSER becomes the part before the last "@" and
 // QMAILHOST the part after it (netqmail's "sendmail's -f flag now
-// overrides environment variables", qmail-semantics.md §5.4).
+// overrides environment variables", sendmail.c).
 func useSender(env map[string]string, sender string) {
 	for _, n := range []string{"QMAILNAME", "MAILNAME", "NAME", "QMAILHOST", "MAILHOST"} {
 		delete(env, n)
@@ -143,7 +143,7 @@ func useSender(env map[string]string, sender string) {
 
 // smtpEnv sets what qmail's sendmail -bs gives qmail-smtpd when PROTO is
 // not set: relaying allowed, no size limit, and a TCP connection from and
-// to 127.0.0.1 (qmail-semantics.md §5.4).
+// to 127.0.0.1 (sendmail.c).
 func smtpEnv(env map[string]string) {
 	if _, ok := env["PROTO"]; ok {
 		return

@@ -1,7 +1,7 @@
 package inject
 
 // This file is the RFC 822 tokenizer qmail-inject uses for every address
-// it reads or writes (qmail-semantics.md §5.3; qmail's token822.c). Its
+// it reads or writes (qmail-header.5; qmail's token822.c). Its
 // quirks are kept on purpose, because they decide what a header looks like
 // after qmail-inject has rewritten it.
 

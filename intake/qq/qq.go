@@ -26,7 +26,7 @@ type Queue struct {
 	// Layout is qsend's state directory, used when Program is empty.
 	Layout ctl.Layout
 	// Program is a qmail-queue replacement to run instead (QMAILQUEUE,
-	// qmail.c qmail_open()): started with no arguments and no PATH
+	// qmail.c setup_qqargs(), qmail_open()): started with no arguments and no PATH
 	// search, the message on fd 0 and the envelope on fd 1.
 	Program string
 	// Dir is the directory Program runs in and a relative Program is
@@ -150,7 +150,7 @@ func startError(prog string, err error) error {
 const ExitExec = 120
 
 // Text returns what qmail's callers print for an error from Put (qmail.c
-// qmail_close, qmail.c qmail_close()), without its D or Z letter, and
+// qmail.c qmail_close()), without its D or Z letter, and
 // whether it is permanent.
 func Text(err error) (text string, permanent bool) {
 	if errors.Is(err, ErrCrashed) {

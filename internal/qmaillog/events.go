@@ -100,7 +100,7 @@ func LogBounce(l *slog.Logger, id store.ID, qp int) {
 func LogEnd(l *slog.Logger, id store.ID) { log(l, msgEnd, idAttr(id)) }
 
 // LogTripleBounce logs "triple bounce: discarding bounce/<id>": a double
-// bounce failed and is dropped (qmail-send.c addbounce(), injectbounce()).
+// bounce failed and is dropped (qmail-send.c injectbounce()).
 func LogTripleBounce(l *slog.Logger, id store.ID) { log(l, msgTriple, idAttr(id)) }
 
 // LogDoubleBounceDiscard logs "double bounce: discarding bounce/<id>":

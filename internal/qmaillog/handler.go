@@ -28,7 +28,7 @@ type handler struct {
 }
 
 // NewHandler returns a handler that writes each record to w as one line
-// of qmail-send's log (qmail-send.c, qsutil.c). Records made by this
+// of qmail-send's log (qmail-log.5; qmail-send.c, qsutil.c). Records made by this
 // package's Log helpers become qmail-send's exact lines, e.g.
 // "starting delivery 1: msg 12 to remote a@example.com"; other records
 // become "<msg> k=v ...", prefixed "warning: " at Warn and "alert: " at

@@ -35,7 +35,7 @@ func eventLine(r slog.Record) (line string, ok bool) {
 		return vs, true
 	}
 	var v []string
-	// Line shapes: qmail-send.c, qsutil.c (qmail-send.c, qsutil.c).
+	// Line shapes: qmail-log.5 (qmail-send.c, qsutil.c).
 	switch r.Message {
 	case msgNew:
 		if v, ok = get(keyID); ok {

@@ -2,7 +2,7 @@ package qmaillog
 
 // Safe returns s as qmail-send logs addresses and delivery texts: LF
 // becomes "/", and "%" and every byte below 33 or above 126 becomes "_"
-// (qmail-send.c, qsutil.c, qsutil.c logsafe). The result is one line
+// (qsutil.c logsafe()). The result is one line
 // without spaces, so log tools can split it on whitespace.
 func Safe(s string) string {
 	b := []byte(s)

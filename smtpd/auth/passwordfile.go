@@ -41,7 +41,7 @@ type PasswordFileOptions struct {
 // Dovecot's {BLF-CRYPT} or {ARGON2ID} prefix, so that a Dovecot passwd-file
 // can serve both programs; fields after the hash are ignored. A hash
 // starting with '!' or '*' disables the account. Lines are read as qmail
-// reads control files (qmail-semantics.md §6.3): empty lines and lines
+// reads control files (control.c, qmail-control.5): empty lines and lines
 // starting with '#' are skipped, trailing whitespace is ignored.
 //
 // The file is stat'ed at most once a second and read again when it

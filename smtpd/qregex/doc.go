@@ -1,5 +1,5 @@
 // Package qregex implements the qregex patch's bad lists for qmail-smtpd
-// (qmail-semantics.md §2.4; README.qregex v2 20060423): badmailfrom,
+// (README.qregex v2 20060423): badmailfrom,
 // badrcptto (badmailto), badhelo and their norelay variants.
 //
 // Each line is a POSIX extended regular expression, matched
@@ -18,7 +18,7 @@
 // ("user@example.com.evil"). List keeps that, and also lists what vanilla
 // qmail-smtpd lists for a non-negated line: the address equal to the line
 // ignoring case, or, for a line starting with '@', any address whose last
-// '@' starts that domain (qmail-semantics.md §2.1, bmfcheck). So an entry
+// '@' starts that domain (qmail-smtpd.c bmfcheck()). So an entry
 // holding a regular expression character, like "user+tag@example.com",
 // still lists that exact address.
 //

@@ -55,7 +55,7 @@ func compile(lines []control.Line, pos func(control.Line) string) (*List, error)
 		e := entry{line: line.Text}
 		pat := line.Text
 		if strings.HasPrefix(pat, "!") {
-			// qmail-semantics.md §2.4: a leading '!' negates.
+			// README.qregex: a leading '!' negates.
 			e.negate = true
 			pat = pat[1:]
 		} else {
@@ -84,7 +84,7 @@ func (l *List) Match(s string) bool {
 
 // MatchPattern reports whether s is listed and returns the line that
 // lists it, '!' included, for the log line that qregex writes when
-// LOGREGEX is set (qmail-semantics.md §2.4).
+// LOGREGEX is set (README.qregex).
 func (l *List) MatchPattern(s string) (line string, ok bool) {
 	if l == nil {
 		return "", false
@@ -113,7 +113,7 @@ func (l *List) Len() int {
 
 // vanilla reports whether qmail-smtpd without qregex lists s for the
 // badmailfrom line: s equal to it, or for "@domain" the part of s from its
-// last '@' (qmail-semantics.md §2.1; qmail-smtpd.c bmfcheck, constmap is
+// last '@' (qmail-smtpd.c bmfcheck(), constmap is
 // case-insensitive).
 func vanilla(line, s string) bool {
 	if strings.EqualFold(line, s) {

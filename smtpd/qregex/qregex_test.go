@@ -15,7 +15,7 @@ func TestMatch(t *testing.T) {
 		in    string
 		want  bool
 	}{
-		// README.qregex examples (qmail-semantics.md §2.4).
+		// README.qregex examples.
 		{"badhelo without a dot", []string{`!\.`}, "localhost", true},
 		{"badhelo with a dot", []string{`!\.`}, "mail.example.com", false},
 		{"domain anywhere, any case", []string{`bad\.domain\.com`}, "user@BAD.Domain.COM", true},

@@ -110,7 +110,7 @@ func Options(cfg *config.Config, q smtpd.Queue, log *slog.Logger) (*Built, error
 	return b, nil
 }
 
-// lists compiles the qregex bad lists (qmail-semantics.md §2.4).
+// lists compiles the qregex bad lists (README.qregex).
 func (b *Built) lists(cfg *config.Config, o *smtpd.Options) error {
 	for _, l := range []struct {
 		name  string
@@ -137,7 +137,7 @@ func (b *Built) lists(cfg *config.Config, o *smtpd.Options) error {
 
 // rcpthosts builds the set of rcpthosts and morercpthosts, with
 // morercpthosts.cdb when it exists, as qmail-smtpd consults it only when
-// rcpthosts exists (qmail-semantics.md §2.1). Without rcpthosts the set
+// rcpthosts exists (rcpthosts.c rcpthosts_init()). Without rcpthosts the set
 // stays nil: smtpd then accepts only local domains (README deviation).
 func (b *Built) rcpthosts(cfg *config.Config, o *smtpd.Options) error {
 	if cfg.RcptHosts == nil {
@@ -189,7 +189,7 @@ func serverTLS(cfg *config.Config, log *slog.Logger) (func() *tls.Config, error)
 	if path == "" {
 		path = filepath.Join(cfg.ControlDir, "servercert.pem")
 	}
-	// qmail-semantics.md §2.2: the lines of tlsserverciphers joined with ":".
+	// qmail-tls qmail-smtpd.c tls_init(): the lines of tlsserverciphers joined with ":".
 	suites, err := ciphers.Parse(strings.Join(cfg.TLSServerCiphers, ":"))
 	if err != nil {
 		return nil, fmt.Errorf("tlsserverciphers (%s): %w", cfg.Origin("tlsserverciphers"), err)

@@ -21,7 +21,7 @@ const recheck = time.Second
 // certificate in service and is logged once; a removed file leaves no
 // certificate, so Present turns false (and STARTTLS is no longer
 // advertised, as qmail-smtpd stats servercert.pem at each EHLO;
-// qmail-semantics.md §2.2).
+// qmail-tls qmail-smtpd.c tls_init()).
 type Reloader struct {
 	path string
 	log  *slog.Logger
@@ -64,7 +64,7 @@ func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 // asked for one; it fits tls.Config.GetClientCertificate. Without a usable
 // file it returns an empty certificate, so none is sent: qmail-tls ignores
 // a missing or broken clientcert.pem and lets the server decide
-// (qmail-semantics.md §1.7).
+// (qmail-tls qmail-remote.c tls_init()).
 func (r *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	c, _ := r.current()
 	if c == nil {

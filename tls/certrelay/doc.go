@@ -1,5 +1,5 @@
 // Package certrelay decides qmail-tls client-certificate relaying
-// (qmail-semantics.md §2.3; README.starttls): a client whose certificate
+// (qmail-tls qmail-smtpd.c tls_verify(); README.starttls): a client whose certificate
 // verifies against control/clientca.pem, is not revoked by
 // control/clientcrl.pem, and carries an e-mail address listed in
 // control/tlsclients may relay as if RELAYCLIENT were set.
@@ -8,8 +8,8 @@
 // rcpthosts refuses; Go's TLS server cannot renegotiate, so smtpd requests
 // (without requiring) a certificate in the handshake whenever Active
 // reports that tlsclients exists, with ClientCAs as the acceptable CAs,
-// and calls Check where qmail-tls would renegotiate (qmail-semantics.md
-// §8).
+// and calls Check where qmail-tls would renegotiate (qmail-tls
+// qmail-smtpd.c tls_verify()).
 //
 // The refusal reasons are qmail-tls's, which are OpenSSL's
 // X509_verify_cert_error_string texts (OpenSSL 1.x wording, as in the

@@ -108,7 +108,7 @@ func New(o Options) (*Relay, error) {
 }
 
 // Active reports whether tlsclients exists, so that smtpd requests client
-// certificates (qmail-semantics.md §2.3).
+// certificates (qmail-tls qmail-smtpd.c tls_verify()).
 func (r *Relay) Active() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -7,7 +7,7 @@ import (
 )
 
 // Name returns the OpenSSL name of a cipher suite as qmail-tls writes it
-// in Received lines and logs (qmail-semantics.md §2.2: SSL_get_cipher, e.g.
+// in Received lines and logs (qmail-tls qmail-smtpd.c tls_init(): SSL_get_cipher, e.g.
 // "ECDHE-RSA-AES128-GCM-SHA256"); TLS 1.3 suites keep their IANA names
 // ("TLS_AES_128_GCM_SHA256"), which OpenSSL uses too. Unknown suites are
 // written as Go writes them ("0x1234").

@@ -39,7 +39,8 @@ const (
 )
 
 // Parse maps an OpenSSL cipher string (control/tlsclientciphers,
-// control/tlsserverciphers, $TLSCIPHERS; qmail-semantics.md §1.7, §2.2)
+// control/tlsserverciphers, $TLSCIPHERS; qmail-tls qmail-remote.c and
+// qmail-smtpd.c tls_init())
 // onto Go's TLS 1.0–1.2 cipher suites and returns them in order.
 //
 // Elements are separated by ':', ',', ';' or spaces, as OpenSSL allows. An

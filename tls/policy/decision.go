@@ -87,7 +87,7 @@ func (d Decision) Required() bool {
 // VerifyConnection runs Check instead and fails the handshake with its
 // *Failure, except in MTA-STS testing mode. The SNI name is
 // Rule.ServerName, else serverName, else the MX host name; qmail-tls sends
-// none (qmail-semantics.md §1.3), sending it harms nothing and lets
+// none (qmail-tls qmail-remote.c ehlo()), sending it harms nothing and lets
 // servers with several certificates pick the right one. The client
 // certificate (control/clientcert.pem) is offered when the server asks;
 // a missing or broken file sends none, as in qmail-tls (§1.7). TLS 1.3
@@ -179,7 +179,7 @@ func (d Decision) Classify(cs tls.ConnectionState) string {
 }
 
 // NoTLSText is the deferral text when TLS is required and the server did
-// not offer STARTTLS (qmail-semantics.md §1.6): "No TLS achieved while
+// not offer STARTTLS (qmail-tls qmail-remote.c tls_init()): "No TLS achieved while
 // control/tlshosts/<host>.pem exists", or for other sources "No TLS
 // achieved while TLS is required by <source>".
 func (d Decision) NoTLSText() string {
@@ -187,7 +187,7 @@ func (d Decision) NoTLSText() string {
 }
 
 // RejectedText is the deferral text when TLS is required and the server
-// refused STARTTLS (qmail-semantics.md §1.6): "STARTTLS rejected while
+// refused STARTTLS (qmail-tls qmail-remote.c tls_init()): "STARTTLS rejected while
 // control/tlshosts/<host>.pem exists", or "STARTTLS rejected while TLS is
 // required by <source>". The caller adds the server's reply.
 func (d Decision) RejectedText() string {

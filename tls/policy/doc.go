@@ -1,9 +1,9 @@
 // Package policy decides what TLS an outbound delivery gets and builds
 // the tls.Config that enforces it. It speaks both qmail-tls's language
 // (control/tlshosts, notlshosts, exhaustivelist, clientcert.pem,
-// tlsclientciphers; qmail-semantics.md §1.3–1.7) and Postfix's security
-// levels (none, may, encrypt, verify, secure, dane, dane-only,
-// fingerprint; anchors.md §1.1), and adds DANE (RFC 7672) and MTA-STS
+// tlsclientciphers; qmail-tls qmail-remote.c tls_init(), match_partner())
+// and Postfix's security levels (none, may, encrypt, verify, secure, dane,
+// dane-only, fingerprint; Postfix smtp_tls_security_level), and adds DANE (RFC 7672) and MTA-STS
 // (RFC 8461).
 //
 // # Precedence
@@ -29,8 +29,8 @@
 //
 // The qmail-tls files are keyed by the MX host name exactly as DNS or
 // smtproutes gave it (case-sensitive file names, no lowercasing), and
-// none is consulted for an IP literal, as in qmail-tls (qmail-semantics.md
-// §1.4). They are looked at on every decision, so a new pem applies to the
+// none is consulted for an IP literal, as in qmail-tls (qmail-remote.c
+// tls_init()). They are looked at on every decision, so a new pem applies to the
 // next delivery without a reload.
 //
 // # Verification
@@ -38,7 +38,7 @@
 // Certificates are never checked by crypto/tls itself: ClientConfig sets
 // InsecureSkipVerify and a VerifyConnection that runs Decision.Check, so
 // each level applies its own rules and every failure is a *Failure with a
-// stable text, qmail-tls's where it has one (qmail-semantics.md §1.6):
+// stable text, qmail-tls's where it has one (qmail-tls qmail-remote.c tls_init()):
 //
 //	TLS unable to verify server with control/tlshosts/<mx>.pem: certificate has expired
 //	TLS unable to verify server <mx>: received certificate for <name>

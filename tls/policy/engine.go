@@ -124,7 +124,7 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 	files := e.o.ControlDir != "" && fileKey(in.Host)
 
 	// qmail-tls's files, keyed by the MX host name exactly as given
-	// (qmail-semantics.md §1.4): the pem first, then notlshosts.
+	// (qmail-tls qmail-remote.c tls_init()): the pem first, then notlshosts.
 	if files {
 		pem := filepath.Join(e.o.ControlDir, "tlshosts", in.Host+".pem")
 		// A pem that exists but cannot be statted defers rather than
@@ -149,14 +149,14 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 		return e.fromRule(in, r, "table:"+key)
 	}
 
-	// qmail-semantics.md §1.4: exhaustivelist turns TLS off for every host
+	// qmail-tls qmail-remote.c tls_init(): exhaustivelist turns TLS off for every host
 	// without a pem (IP literals excepted: no file is consulted for them).
 	if files && exists(filepath.Join(e.o.ControlDir, "tlshosts", "exhaustivelist")) {
 		return e.base(in, None, "exhaustivelist", kindNone), nil
 	}
 
-	// DANE before MTA-STS, as KumoMTA and maddy order them (anchors.md
-	// §2.3, §3.1; RFC 8461 §2 leaves the order to the sender). A failed
+	// DANE before MTA-STS, as KumoMTA and maddy order them (KumoMTA
+	// enable_dane, maddy target.remote; RFC 8461 §2 leaves the order to the sender). A failed
 	// lookup cannot tell whether DANE applies, so the MX is unusable for
 	// now (RFC 7672 §2.2).
 	if in.TLSAErr != nil {
@@ -261,7 +261,7 @@ func (e *Engine) fromRule(in Input, r Rule, source string) (Decision, error) {
 }
 
 // resolveDane settles dane and dane-only from the TLSA records (RFC 7672
-// §2.2; Postfix's dane level, anchors.md §1.1): usable records → Dane,
+// §2.2; Postfix's dane level, smtp_tls_security_level): usable records → Dane,
 // verified by them; records but none usable → Encrypt; no secure records →
 // May, or a Failure under dane-only.
 func (e *Engine) resolveDane(d Decision, in Input, only bool) (Decision, error) {
@@ -369,7 +369,7 @@ func resolveMatch(match []string, in Input) (names, suffixes []string) {
 }
 
 // fileKey reports whether host may name a qmail-tls file: not empty, not
-// an IP literal (qmail-tls consults no file then, qmail-semantics.md §1.4),
+// an IP literal (qmail-tls consults no file then, qmail-remote.c tls_init()),
 // and nothing that would leave the directory.
 func fileKey(host string) bool {
 	if host == "" || strings.ContainsAny(host, "/\x00") || host == "." || host == ".." {

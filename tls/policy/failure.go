@@ -1,7 +1,7 @@
 package policy
 
 // Failure is a TLS policy failure: the text is qmail-tls's where qmail-tls
-// has one (qmail-semantics.md §1.6), without the "; connected to IP."
+// has one (qmail-tls qmail-remote.c tls_init()), without the "; connected to IP."
 // the caller appends. Every Failure is temporary: the message is deferred
 // and the next MX tried, never bounced for it, and nothing goes out in
 // plaintext.

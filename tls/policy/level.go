@@ -6,7 +6,7 @@ import (
 )
 
 // Level is a TLS security level, named as Postfix names them
-// (smtp_tls_security_level; anchors.md §1.1). The zero Level is unset.
+// (Postfix smtp_tls_security_level, postconf(5)). The zero Level is unset.
 type Level int
 
 // The levels. Decide resolves Dane and DaneOnly from the TLSA records: a

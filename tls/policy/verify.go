@@ -13,7 +13,7 @@ import (
 )
 
 // checkQmail is qmail-tls's verification against control/tlshosts/<host>.pem
-// (qmail-semantics.md §1.5, §1.6): the chain must verify from the pem's
+// (qmail-tls qmail-remote.c tls_init(), match_partner()): the chain must verify from the pem's
 // certificates alone, then the name rule of [TLS06]/[TLS07] applies.
 func (d Decision) checkQmail(certs []*x509.Certificate, now time.Time) error {
 	if err := verifyChain(certs, d.roots, now); err != nil {
@@ -37,7 +37,7 @@ func (d Decision) checkQmail(certs []*x509.Certificate, now time.Time) error {
 	return nil
 }
 
-// qmailMatch is qmail-tls's name comparison (qmail-semantics.md §1.5):
+// qmailMatch is qmail-tls's name comparison (qmail-tls qmail-remote.c match_partner()):
 // equal ignoring case, or a name starting with '*' whose rest equals the
 // host from its first dot on, so "*.example.com" covers exactly one
 // leftmost label.
@@ -66,7 +66,7 @@ func firstCN(c *x509.Certificate) string {
 }
 
 // printable replaces bytes outside 33..126 with '?', as qmail-remote does
-// before printing a CN (qmail-semantics.md §1.6).
+// before printing a CN (qmail-remote.c outsafe(), as qmail-tls uses it).
 func printable(s string) string {
 	b := []byte(s)
 	for i, c := range b {

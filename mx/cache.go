@@ -3,8 +3,11 @@ package mx
 import (
 	"container/list"
 	"context"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // cacheKey is a lower-case fully qualified name and a query type.
@@ -19,78 +22,83 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-// call is one query in flight that later identical lookups wait for.
-type call struct {
-	done chan struct{}
-	ans  answer
-	err  error
-}
-
 // cache keeps answers until they expire, at most size of them (the oldest
 // inserted is evicted first), and shares one query among concurrent identical
 // lookups. Safe for concurrent use.
 type cache struct {
-	mu       sync.Mutex
-	size     int
-	entries  map[cacheKey]*list.Element // of *cacheEntry
-	order    *list.List                 // oldest first
-	inflight map[cacheKey]*call
+	mu      sync.Mutex
+	size    int
+	entries map[cacheKey]*list.Element // of *cacheEntry
+	order   *list.List                 // oldest first
+	flights singleflight.Group         // queries in flight, by cacheKey.flight
 }
 
 func newCache(size int) *cache {
 	return &cache{
-		size:     size,
-		entries:  map[cacheKey]*list.Element{},
-		order:    list.New(),
-		inflight: map[cacheKey]*call{},
+		size:    size,
+		entries: map[cacheKey]*list.Element{},
+		order:   list.New(),
 	}
+}
+
+// flight is the key's name in the group of queries in flight.
+func (k cacheKey) flight() string {
+	return strconv.Itoa(int(k.qtype)) + " " + k.name
 }
 
 // get returns the answer for key fetched by fetch, from the cache if it is
 // fresh at now, else from a query already in flight, else by calling fetch.
-// Temporary failures are not cached. A waiter whose leader was cancelled
-// retries with its own context.
+// Temporary failures are not cached. The query runs under the context of
+// the lookup that started it; a lookup whose context ends returns at once,
+// and one that waited for a query whose starter gave up asks again with
+// its own context.
 func (c *cache) get(ctx context.Context, key cacheKey, now func() time.Time,
 	fetch func(context.Context) (answer, time.Duration, error)) (answer, error) {
 	for {
-		c.mu.Lock()
-		if el, ok := c.entries[key]; ok {
-			e := el.Value.(*cacheEntry)
-			if now().Before(e.expires) {
+		if ans, ok := c.fresh(key, now()); ok {
+			return ans, nil
+		}
+		ch := c.flights.DoChan(key.flight(), func() (any, error) {
+			// A query that ended since the look above has cached its answer.
+			if ans, ok := c.fresh(key, now()); ok {
+				return ans, nil
+			}
+			ans, ttl, err := fetch(ctx)
+			if err == nil && ttl > 0 {
+				c.mu.Lock()
+				c.put(key, ans, now().Add(ttl))
 				c.mu.Unlock()
-				return e.ans, nil
 			}
-			c.order.Remove(el)
-			delete(c.entries, key)
-		}
-		if cl, ok := c.inflight[key]; ok {
-			c.mu.Unlock()
-			select {
-			case <-cl.done:
-			case <-ctx.Done():
-				return answer{}, ctx.Err()
+			return ans, err
+		})
+		select {
+		case r := <-ch:
+			if r.Err != nil && ctx.Err() == nil && isContextErr(r.Err) {
+				continue // the starter gave up, not the DNS
 			}
-			if cl.err != nil && ctx.Err() == nil && isContextErr(cl.err) {
-				continue // the leader gave up, not the DNS
-			}
-			return cl.ans, cl.err
+			return r.Val.(answer), r.Err
+		case <-ctx.Done():
+			return answer{}, ctx.Err()
 		}
-		cl := &call{done: make(chan struct{})}
-		c.inflight[key] = cl
-		c.mu.Unlock()
-
-		ans, ttl, err := fetch(ctx)
-		cl.ans, cl.err = ans, err
-
-		c.mu.Lock()
-		delete(c.inflight, key)
-		if err == nil && ttl > 0 {
-			c.put(key, ans, now().Add(ttl))
-		}
-		c.mu.Unlock()
-		close(cl.done)
-		return ans, err
 	}
+}
+
+// fresh returns the cached answer for key if it has not expired at now,
+// and forgets one that has.
+func (c *cache) fresh(key cacheKey, now time.Time) (answer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[key]
+	if !ok {
+		return answer{}, false
+	}
+	e := el.Value.(*cacheEntry)
+	if now.Before(e.expires) {
+		return e.ans, true
+	}
+	c.order.Remove(el)
+	delete(c.entries, key)
+	return answer{}, false
 }
 
 // put stores an answer; called with c.mu held.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Defaults for Options fields left zero.
@@ -93,16 +95,9 @@ type Resolver struct {
 	refreshAge      time.Duration
 
 	mu      sync.Mutex
-	flights map[string]*flight // fetches in progress, by domain
+	flights singleflight.Group // fetches in progress, by domain
 	failed  map[string]failure // recent failed fetches, by domain
 	known   map[string]bool    // domains with a policy, for Run without a Lister
-}
-
-// flight is a fetch in progress that concurrent lookups of a domain share.
-type flight struct {
-	done chan struct{}
-	c    Cached
-	err  error
 }
 
 // failure is a failed fetch of a domain's policy id.
@@ -125,7 +120,6 @@ func New(o Options) (*Resolver, error) {
 		retryAfter:      o.RetryAfter,
 		refreshInterval: o.RefreshInterval,
 		refreshAge:      o.RefreshAge,
-		flights:         map[string]*flight{},
 		failed:          map[string]failure{},
 		known:           map[string]bool{},
 	}
@@ -343,44 +337,61 @@ func (r *Resolver) recordID(ctx context.Context, domain string) (string, error) 
 // fetchOnce fetches domain's policy for id and caches it, sharing one fetch
 // among concurrent callers. Unless force is set, a fetch of the same id that
 // failed less than RetryAfter ago is not repeated: its error is returned.
+// The fetch runs under the context of the caller that started it; a caller
+// whose context ends returns at once, and one that waited for a fetch whose
+// starter gave up fetches again with its own context.
 func (r *Resolver) fetchOnce(ctx context.Context, domain, id string, force bool) (Cached, error) {
 	for {
-		r.mu.Lock()
-		if f, ok := r.failed[domain]; ok && !force {
-			if f.id == id && r.now().Before(f.until) {
-				r.mu.Unlock()
-				return Cached{}, fmt.Errorf("%w (not retried before %s)", f.err, f.until.Format(time.RFC3339))
-			}
+		if err := r.recentFailure(domain, id, force); err != nil {
+			return Cached{}, err
 		}
-		if fl, ok := r.flights[domain]; ok {
-			r.mu.Unlock()
-			select {
-			case <-fl.done:
-			case <-ctx.Done():
-				return Cached{}, ctx.Err()
+		ch := r.flights.DoChan(domain, func() (any, error) {
+			// A fetch that failed since the look above is not repeated.
+			if err := r.recentFailure(domain, id, force); err != nil {
+				return Cached{}, err
 			}
-			if fl.err != nil && ctx.Err() == nil && isContextErr(fl.err) {
-				continue // the leader gave up, not the server
+			c, err := r.fetchStore(ctx, domain, id)
+			r.noteFetch(domain, id, err)
+			return c, err
+		})
+		select {
+		case res := <-ch:
+			if res.Err != nil && ctx.Err() == nil && isContextErr(res.Err) {
+				continue // the starter gave up, not the server
 			}
-			return fl.c, fl.err
+			return res.Val.(Cached), res.Err
+		case <-ctx.Done():
+			return Cached{}, ctx.Err()
 		}
-		fl := &flight{done: make(chan struct{})}
-		r.flights[domain] = fl
-		r.mu.Unlock()
+	}
+}
 
-		fl.c, fl.err = r.fetchStore(ctx, domain, id)
+// recentFailure returns the error of a fetch of domain's policy id that
+// failed less than RetryAfter ago, unless force is set.
+func (r *Resolver) recentFailure(domain, id string, force bool) error {
+	if force {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, ok := r.failed[domain]
+	if !ok || f.id != id || !r.now().Before(f.until) {
+		return nil
+	}
+	return fmt.Errorf("%w (not retried before %s)", f.err, f.until.Format(time.RFC3339))
+}
 
-		r.mu.Lock()
-		delete(r.flights, domain)
-		switch {
-		case fl.err == nil:
-			delete(r.failed, domain)
-		case !isContextErr(fl.err) && len(r.failed) < maxKnown:
-			r.failed[domain] = failure{id: id, until: r.now().Add(r.retryAfter), err: fl.err}
-		}
-		r.mu.Unlock()
-		close(fl.done)
-		return fl.c, fl.err
+// noteFetch remembers a failed fetch of domain's policy id for RetryAfter,
+// and forgets an earlier failure once a fetch succeeds. A fetch that its
+// caller gave up is not a failure of the server.
+func (r *Resolver) noteFetch(domain, id string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err == nil:
+		delete(r.failed, domain)
+	case !isContextErr(err) && len(r.failed) < maxKnown:
+		r.failed[domain] = failure{id: id, until: r.now().Add(r.retryAfter), err: err}
 	}
 }
 

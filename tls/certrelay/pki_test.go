@@ -1,28 +1,20 @@
 package certrelay
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/qsend/qsend/tls/certfile/certtest"
 )
 
 // testNow is the time the tests verify at.
 var testNow = time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // issued is a certificate with its key.
-type issued struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-}
+type issued = certtest.Cert
 
 // certSpec describes a certificate to issue.
 type certSpec struct {
@@ -35,77 +27,49 @@ type certSpec struct {
 	notAfter  time.Time
 }
 
-var serial int64 = 100
-
 // issue creates a certificate for spec signed by parent, or self-signed
-// when parent is nil.
+// when parent is nil, valid from a day before testNow for a year unless
+// spec says otherwise.
 func issue(t *testing.T, spec certSpec, parent *issued) *issued {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	o := certtest.Options{
+		CommonName:   spec.cn,
+		SubjectEmail: spec.email,
+		EmailSANs:    spec.sans,
+		ExtKeyUsage:  spec.eku,
+		NotBefore:    spec.notBefore,
+		NotAfter:     spec.notAfter,
 	}
-	serial++
-	subject := pkix.Name{CommonName: spec.cn}
-	if spec.email != "" {
-		subject.ExtraNames = []pkix.AttributeTypeAndValue{{Type: oidEmailAddress, Value: spec.email}}
+	if o.NotBefore.IsZero() {
+		o.NotBefore = testNow.Add(-24 * time.Hour)
 	}
-	if spec.notBefore.IsZero() {
-		spec.notBefore = testNow.Add(-24 * time.Hour)
+	if o.NotAfter.IsZero() {
+		o.NotAfter = testNow.Add(365 * 24 * time.Hour)
 	}
-	if spec.notAfter.IsZero() {
-		spec.notAfter = testNow.Add(365 * 24 * time.Hour)
+	if o.ExtKeyUsage == nil {
+		o.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               subject,
-		EmailAddresses:        spec.sans,
-		NotBefore:             spec.notBefore,
-		NotAfter:              spec.notAfter,
-		BasicConstraintsValid: true,
-		IsCA:                  spec.ca,
-		ExtKeyUsage:           spec.eku,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
+	switch {
+	case spec.ca && parent == nil:
+		return &certtest.NewCAWith(t, o).Cert
+	case spec.ca:
+		return &(&certtest.CA{Cert: *parent}).IntermediateWith(t, o).Cert
+	case parent == nil:
+		return certtest.SelfSigned(t, o)
 	}
-	if spec.ca {
-		tmpl.KeyUsage |= x509.KeyUsageCertSign | x509.KeyUsageCRLSign
-	} else if spec.eku == nil {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	signer, parentCert := crypto.Signer(key), tmpl
-	if parent != nil {
-		signer, parentCert = parent.key, parent.cert
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parentCert, key.Public(), signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &issued{cert: cert, key: key}
+	return (&certtest.CA{Cert: *parent}).Issue(t, o)
 }
 
 // crlOf returns a PEM CRL issued by ca revoking the given certificates.
 func crlOf(t *testing.T, ca *issued, thisUpdate, nextUpdate time.Time, revoked ...*issued) []byte {
 	t.Helper()
-	tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: thisUpdate, NextUpdate: nextUpdate}
-	for _, r := range revoked {
-		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
-			x509.RevocationListEntry{SerialNumber: r.cert.SerialNumber, RevocationTime: thisUpdate})
-	}
-	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.cert, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+	return (&certtest.CA{Cert: *ca}).CRLAt(t, thisUpdate, nextUpdate, revoked...)
 }
 
 func certPEM(certs ...*issued) []byte {
 	var out []byte
 	for _, c := range certs {
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw})...)
+		out = append(out, certtest.CertsPEM(c.Cert)...)
 	}
 	return out
 }

@@ -38,7 +38,7 @@ func handshake(t *testing.T, relay *Relay, server *issued, chain ...*issued) (tl
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	srvCert := tls.Certificate{Certificate: [][]byte{server.cert.Raw}, PrivateKey: server.key}
+	srvCert := tls.Certificate{Certificate: [][]byte{server.Cert.Raw}, PrivateKey: server.Key}
 	type result struct {
 		cs  tls.ConnectionState
 		err error
@@ -63,10 +63,10 @@ func handshake(t *testing.T, relay *Relay, server *issued, chain ...*issued) (tl
 	var offered [][]byte
 	var clientCert tls.Certificate
 	for _, c := range chain {
-		clientCert.Certificate = append(clientCert.Certificate, c.cert.Raw)
+		clientCert.Certificate = append(clientCert.Certificate, c.Cert.Raw)
 	}
 	if len(chain) > 0 {
-		clientCert.PrivateKey = chain[0].key
+		clientCert.PrivateKey = chain[0].Key
 	}
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -151,7 +151,7 @@ func TestCheck(t *testing.T) {
 				t.Fatal("not active with tlsclients present")
 			}
 			cs, offered := handshake(t, f.relay, f.server, tt.chain...)
-			if len(offered) != 1 || !bytes.Equal(offered[0], f.ca.cert.RawSubject) {
+			if len(offered) != 1 || !bytes.Equal(offered[0], f.ca.Cert.RawSubject) {
 				t.Errorf("client was offered CAs %q, want the client CA", offered)
 			}
 			email, err := f.relay.Check(cs)
@@ -250,7 +250,7 @@ func TestReload(t *testing.T) {
 		t.Fatalf("Check against the new CA = %v", err)
 	}
 	subjects := f.relay.ClientCAs().Subjects() //nolint:staticcheck // only to compare names
-	if len(subjects) != 1 || !bytes.Equal(subjects[0], ca2.cert.RawSubject) {
+	if len(subjects) != 1 || !bytes.Equal(subjects[0], ca2.Cert.RawSubject) {
 		t.Error("ClientCAs does not hold the new CA")
 	}
 

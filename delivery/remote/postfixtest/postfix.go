@@ -158,7 +158,7 @@ func start(t testing.TB, tl tools, o Options) (*Postfix, error) {
 		port = testlib.FreePort(t)
 	}
 	p.addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port))
-	if err := p.setup(o, port); err != nil {
+	if err := p.setup(t, o, port); err != nil {
 		return nil, err
 	}
 	if err := p.run(tl); err != nil {
@@ -168,7 +168,7 @@ func start(t testing.TB, tl tools, o Options) (*Postfix, error) {
 }
 
 // setup creates the instance's directories and writes its configuration.
-func (p *Postfix) setup(o Options, port int) error {
+func (p *Postfix) setup(t testing.TB, o Options, port int) error {
 	// Delivery agents run as the mail owner and reach the Maildir by its
 	// absolute path, so the root must be searchable by them.
 	if err := os.Chmod(p.root, 0o755); err != nil {
@@ -196,7 +196,7 @@ func (p *Postfix) setup(o Options, port int) error {
 		}
 	case o.TLS:
 		host := "mx." + o.Domain
-		p.cert, err = writeCertificate(filepath.Join(p.root, "etc/cert.pem"), filepath.Join(p.root, "etc/key.pem"), host)
+		p.cert, err = writeCertificate(t, filepath.Join(p.root, "etc/cert.pem"), filepath.Join(p.root, "etc/key.pem"), host)
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,16 @@ type Options struct {
 	// Email, when set, goes into the subject's emailAddress attribute
 	// (where qmail-tls looks) and an rfc822Name subjectAltName.
 	Email string
+	// SubjectEmail, when set, goes only into the subject's emailAddress,
+	// as the IA5String that RFC 5280 Appendix A prescribes and that
+	// `openssl req` writes: a client certificate as qmail-tls's
+	// README.starttls makes one.
+	SubjectEmail string
+	// EmailSANs are rfc822Name subjectAltNames, with no subject address.
+	EmailSANs []string
+	// ExtKeyUsage replaces the default of server and client
+	// authentication; ignored for a CA.
+	ExtKeyUsage []x509.ExtKeyUsage
 }
 
 // oidEmailAddress is PKCS #9 emailAddress.
@@ -64,22 +74,38 @@ type CA struct {
 // NewCA returns a self-signed root CA named name.
 func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
+	return NewCAWith(t, Options{CommonName: name})
+}
+
+// NewCAWith returns a self-signed root CA with the name and validity of o.
+func NewCAWith(t testing.TB, o Options) *CA {
+	t.Helper()
 	key := newKey(t, ECDSA)
-	tmpl := template(Options{CommonName: name})
-	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign
+	tmpl := caTemplate(o)
 	return &CA{Cert{Cert: sign(t, tmpl, tmpl, key.Public(), key), Key: key}}
 }
 
 // Intermediate returns a CA named name issued by ca.
 func (ca *CA) Intermediate(t testing.TB, name string) *CA {
 	t.Helper()
+	return ca.IntermediateWith(t, Options{CommonName: name})
+}
+
+// IntermediateWith returns a CA with the name and validity of o issued by
+// ca. It may sign CRLs, as a root may.
+func (ca *CA) IntermediateWith(t testing.TB, o Options) *CA {
+	t.Helper()
 	key := newKey(t, ECDSA)
-	tmpl := template(Options{CommonName: name})
-	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
-	c := sign(t, tmpl, ca.Cert.Cert, key.Public(), ca.Key)
+	c := sign(t, caTemplate(o), ca.Cert.Cert, key.Public(), ca.Key)
 	return &CA{Cert{Cert: c, Key: key, Chain: ca.issuers()}}
+}
+
+// caTemplate is template for a CA.
+func caTemplate(o Options) *x509.Certificate {
+	tmpl := template(Options{CommonName: o.CommonName, NotBefore: o.NotBefore, NotAfter: o.NotAfter})
+	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign
+	return tmpl
 }
 
 // issuers is the chain a certificate issued by ca carries: ca itself when
@@ -133,6 +159,19 @@ func (c *Cert) KeyPEM(t testing.TB) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
+// WriteFiles writes the certificate and its chain to certFile and the key
+// to keyFile, readable by its owner only, as most servers and clients
+// other than qmail-tls want them.
+func (c *Cert) WriteFiles(t testing.TB, certFile, keyFile string) {
+	t.Helper()
+	if err := os.WriteFile(certFile, c.CertPEM(), 0o644); err != nil {
+		t.Fatalf("certtest: %v", err)
+	}
+	if err := os.WriteFile(keyFile, c.KeyPEM(t), 0o600); err != nil {
+		t.Fatalf("certtest: %v", err)
+	}
+}
+
 // WriteFile writes the chain and the key to one file, as servercert.pem
 // and clientcert.pem hold them, and returns path.
 func (c *Cert) WriteFile(t testing.TB, path string) string {
@@ -170,10 +209,23 @@ func (ca *CA) WritePEM(t testing.TB, path string) string {
 func (ca *CA) CRL(t testing.TB, revoked ...*Cert) []byte {
 	t.Helper()
 	now := time.Now()
-	tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(24 * time.Hour)}
+	return ca.crl(t, now.Add(-time.Hour), now.Add(24*time.Hour), now.Add(-time.Minute), revoked)
+}
+
+// CRLAt returns a PEM CRL issued by ca with the given thisUpdate and
+// nextUpdate, revoking the given certificates as of thisUpdate.
+func (ca *CA) CRLAt(t testing.TB, thisUpdate, nextUpdate time.Time, revoked ...*Cert) []byte {
+	t.Helper()
+	return ca.crl(t, thisUpdate, nextUpdate, thisUpdate, revoked)
+}
+
+// crl makes a CRL revoking the given certificates at revokedAt.
+func (ca *CA) crl(t testing.TB, thisUpdate, nextUpdate, revokedAt time.Time, revoked []*Cert) []byte {
+	t.Helper()
+	tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: thisUpdate, NextUpdate: nextUpdate}
 	for _, r := range revoked {
 		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
-			x509.RevocationListEntry{SerialNumber: r.Cert.SerialNumber, RevocationTime: now.Add(-time.Minute)})
+			x509.RevocationListEntry{SerialNumber: r.Cert.SerialNumber, RevocationTime: revokedAt})
 	}
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert.Cert, ca.Key)
 	if err != nil {
@@ -214,6 +266,14 @@ func template(o Options) *x509.Certificate {
 	if o.Email != "" {
 		tmpl.Subject.ExtraNames = []pkix.AttributeTypeAndValue{{Type: oidEmailAddress, Value: o.Email}}
 		tmpl.EmailAddresses = []string{o.Email}
+	}
+	if o.SubjectEmail != "" {
+		tmpl.Subject.ExtraNames = append(tmpl.Subject.ExtraNames, pkix.AttributeTypeAndValue{
+			Type: oidEmailAddress, Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte(o.SubjectEmail)}})
+	}
+	tmpl.EmailAddresses = append(tmpl.EmailAddresses, o.EmailSANs...)
+	if o.ExtKeyUsage != nil {
+		tmpl.ExtKeyUsage = o.ExtKeyUsage
 	}
 	return tmpl
 }

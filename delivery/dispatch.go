@@ -126,10 +126,6 @@ func (s *Scheduler) deliver(ctx context.Context, j *job) (results []store.Result
 	return j.tr.Deliver(ctx, j.Job)
 }
 
-// noResultText is the deferral of a recipient the transport said nothing
-// about, in qmail-lspawn's style ("Zqmail-local crashed.").
-const noResultText = "qsend transport gave no result for this recipient. (#4.3.0)\n"
-
 // finish records a job's results, then logs them, then acts on them:
 // durable first (qmail-send.c markdone() before anything else).
 func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) {

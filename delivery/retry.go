@@ -10,15 +10,6 @@ import (
 // (qmail-send.c nextretry()).
 const DefaultQueueLifetime = 604800 * time.Second
 
-// dyingText is what qmail-send adds to a deferral in a message's last pass
-// before turning it into a failure (qmail-send.c nextretry()).
-const dyingText = "I'm not going to try again; this message has been in the queue too long.\n"
-
-// giveUpText is added to the last result of a recipient the postmaster
-// gave up on (`qsend queue bounce`); qmail has no such command, so the
-// wording follows dyingText.
-const giveUpText = "I'm not going to try again; the postmaster cancelled delivery of this message.\n"
-
 // retrySkip is qmail-send's per-channel offset in its retry formula.
 var retrySkip = [numChannels]int64{Remote: 20, Local: 10}
 

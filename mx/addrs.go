@@ -16,7 +16,7 @@ func (r *Resolver) Addrs(ctx context.Context, host string) ([]netip.Addr, error)
 	case len(a.addrs) > 0:
 		return a.addrs, nil
 	case a.err != nil:
-		return nil, &Error{Domain: host, Temporary: true, Enhanced: "4.4.3", Text: "temporary failure looking up " + host, Err: a.err}
+		return nil, &Error{Domain: host, Temporary: true, Enhanced: "4.4.3", Text: textAddrSoft(host), Err: a.err}
 	}
-	return nil, &Error{Domain: host, Enhanced: "5.1.2", Text: "no address for " + host}
+	return nil, &Error{Domain: host, Enhanced: "5.1.2", Text: textAddrNone(host)}
 }

@@ -23,37 +23,35 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// The texts below are qmail-remote's, reproduced exactly
-// (qmail-remote.8), except the null MX text, which qmail predates.
+// The constructors below classify a failure; the texts are in texts.go.
 
 // errSoftDNS is a temporary DNS failure: SERVFAIL, REFUSED, timeout.
 func errSoftDNS(domain string, cause error) *Error {
 	return &Error{Domain: domain, Temporary: true, Enhanced: "4.1.2",
-		Text: "Sorry, I couldn't find any host by that name. (#4.1.2)", Err: cause}
+		Text: TextSoftDNS, Err: cause}
 }
 
 // errNoHost is NXDOMAIN or a name that cannot be a host name.
 func errNoHost(domain string, cause error) *Error {
 	return &Error{Domain: domain, Enhanced: "5.1.2",
-		Text: "Sorry, I couldn't find any host named " + domain + ". (#5.1.2)", Err: cause}
+		Text: textNoHost(domain), Err: cause}
 }
 
 // errNoMX is an existing name with neither a usable MX nor an address.
 func errNoMX(domain string) *Error {
 	return &Error{Domain: domain, Enhanced: "5.4.4",
-		Text: "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)"}
+		Text: textNoMX}
 }
 
 // errNullMX is a domain that publishes a null MX (RFC 7505 §3); RFC 7505 §5
 // registers the enhanced status code X.1.10 for it.
 func errNullMX(domain string) *Error {
 	return &Error{Domain: domain, Enhanced: "5.1.10",
-		Text: "Sorry, " + domain + " does not accept mail (null MX, RFC 7505). (#5.1.10)"}
+		Text: textNullMX(domain)}
 }
 
 // errSelfMX is this host being the best MX without the domain being local.
 func errSelfMX(domain string) *Error {
 	return &Error{Domain: domain, Enhanced: "5.4.6",
-		Text: "Sorry. Although I'm listed as a best-preference MX or A for that host,\n" +
-			"it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)"}
+		Text: textSelfMX}
 }

@@ -90,8 +90,8 @@ func (r *Resolver) HostTLSA(ctx context.Context, h Host, port int) (TLSAResult, 
 	return r.TLSA(ctx, h.Name, port)
 }
 
-// errTLSA is a failed TLSA lookup, worded as Postfix reports it.
+// errTLSA is a failed TLSA lookup.
 func errTLSA(host string, port int, cause error) *Error {
 	return &Error{Domain: host, Temporary: true, Enhanced: "4.7.5",
-		Text: "TLSA lookup error for " + host + ":" + strconv.Itoa(port), Err: cause}
+		Text: textTLSA(host, port), Err: cause}
 }

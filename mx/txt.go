@@ -21,7 +21,7 @@ func (r *Resolver) TXT(ctx context.Context, name string) ([]string, error) {
 	ans, err := r.lookup(ctx, name, dns.TypeTXT)
 	if err != nil {
 		return nil, &Error{Domain: name, Temporary: true, Enhanced: "4.4.3",
-			Text: "TXT lookup error for " + name, Err: err}
+			Text: textTXT(name), Err: err}
 	}
 	var out []string
 	for _, rr := range ans.rrs {

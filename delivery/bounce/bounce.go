@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qsend/qsend/delivery/rewrite"
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
+	"github.com/qsend/qsend/internal/trace"
 	"github.com/qsend/qsend/store"
 )
 
@@ -105,7 +105,7 @@ func DedupeKey(id store.ID) string { return "bounce:" + id.String() }
 func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody io.Reader, now time.Time, pid int) (store.NewMessage, io.Reader, Kind) {
 	// A VERP sender's bounce goes to the sender without the marker
 	// (qmail-send.c injectbounce(): "owner-@host-@[]" bounces to "owner-@host").
-	sender, _ := rewrite.VERPBase(orig.Sender)
+	sender, _ := envelope.VERPBase(orig.Sender)
 	doubleTo := s.DoubleBounceTo + "@" + s.DoubleBounceHost
 	// qmail-send.c injectbounce: the checks and their order.
 	switch {
@@ -132,25 +132,24 @@ func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody 
 	var b strings.Builder
 	// qmail-queue prepends its Received line to every message it queues
 	// (qmail-queue.c); qmail-send runs it as qmails.
-	b.WriteString(intake.Received(pid, "for bounce", now))
-	b.WriteString("Date: " + intake.Date(now) + "\n")
-	b.WriteString("From: " + rewrite.QuoteLocal(s.BounceFrom) + "@" + s.BounceHost + "\n")
+	b.WriteString(trace.Received(pid, "for bounce", now))
+	b.WriteString("Date: " + trace.Date(now) + "\n")
+	b.WriteString("From: " + envelope.QuoteLocal(s.BounceFrom) + "@" + s.BounceHost + "\n")
 	b.WriteString("To: " + quoteAddr(to) + "\n")
-	b.WriteString("Subject: failure notice\n\n")
-	b.WriteString("Hi. This is the qmail-send program at " + s.BounceHost + ".\n")
+	b.WriteString("Subject: " + qmailSubject + "\n\n")
+	b.WriteString(greeting(s.BounceHost))
 	if kind == Single {
-		b.WriteString("I'm afraid I wasn't able to deliver your message to the following addresses.\n" +
-			"This is a permanent error; I've given up. Sorry it didn't work out.\n\n")
+		b.WriteString(introFailed)
 	} else {
-		b.WriteString("I tried to deliver a bounce message to this address, but the bounce bounced!\n\n")
+		b.WriteString(introDouble)
 	}
 	for _, r := range failed {
 		b.WriteString(Report(r.Addr, r.LastResult))
 	}
 	if kind == Single {
-		b.WriteString("--- Below this line is a copy of the message.\n\n")
+		b.WriteString(belowCopy)
 	} else {
-		b.WriteString("--- Below this line is the original bounce.\n\n")
+		b.WriteString(belowBounce)
 	}
 	b.WriteString("Return-Path: <" + quoteAddr(sender) + ">\n")
 	return nm, io.MultiReader(strings.NewReader(b.String()), origBody), kind

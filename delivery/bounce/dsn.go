@@ -3,13 +3,13 @@ package bounce
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/qsend/qsend/delivery/rewrite"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
+	"github.com/qsend/qsend/internal/trace"
 	"github.com/qsend/qsend/store"
 )
 
@@ -24,18 +24,12 @@ type action struct {
 
 var (
 	// failedAction is a bounce (Postfix's subject line; qmail's words).
-	failedAction = action{name: "failed", subject: "Undelivered Mail Returned to Sender", defStatus: "5.0.0",
-		intro: "I'm afraid I wasn't able to deliver your message to the following addresses.\n" +
-			"This is a permanent error; I've given up. Sorry it didn't work out.\n\n"}
+	failedAction = action{name: "failed", subject: subjectFailed, defStatus: "5.0.0", intro: introFailed}
 	// doubleAction is a bounce of a bounce, to the postmaster.
-	doubleAction = action{name: "failed", subject: "Undelivered Mail Returned to Sender", defStatus: "5.0.0",
-		intro: "I tried to deliver a bounce message to this address, but the bounce bounced!\n\n"}
+	doubleAction = action{name: "failed", subject: subjectFailed, defStatus: "5.0.0", intro: introDouble}
 	// delayedAction is a delay warning: the header of the original is
 	// enough to recognise it (Postfix sends the same).
-	delayedAction = action{name: "delayed", subject: "Delayed Mail (still being retried)", defStatus: "4.0.0",
-		intro: "I'm still trying to deliver your message to the following addresses.\n" +
-			"This is only a warning: you do not need to send the message again.\n" +
-			"I'll tell you if I give up.\n\n", headerOnly: true}
+	delayedAction = action{name: "delayed", subject: subjectDelayed, defStatus: "4.0.0", intro: introDelayed, headerOnly: true}
 )
 
 // composeDSN returns the body of a delivery status notification about
@@ -62,13 +56,13 @@ func writeDSN(s Settings, a action, orig store.Message, rcpts []store.Recipient,
 	// (RFC 2046 §5.1.1 asks for a boundary not in the encapsulated text).
 	boundary := "=_qsend_" + token
 	host := fieldText(s.BounceHost)
-	date := intake.Date(now)
+	date := trace.Date(now)
 
 	var b strings.Builder
 	// qmail-queue's Received line, as on qmail's bounces (§4.1).
-	b.WriteString(intake.Received(pid, "for bounce", now))
+	b.WriteString(trace.Received(pid, "for bounce", now))
 	b.WriteString("Date: " + date + "\n")
-	b.WriteString("From: " + rewrite.QuoteLocal(s.BounceFrom) + "@" + host + "\n")
+	b.WriteString("From: " + envelope.QuoteLocal(s.BounceFrom) + "@" + host + "\n")
 	b.WriteString("To: " + quoteAddr(to) + "\n")
 	b.WriteString("Subject: " + a.subject + "\n")
 	b.WriteString("Message-ID: <" + strconv.FormatInt(now.Unix(), 10) + "." + orig.ID.String() + "." + token + "@" + host + ">\n")
@@ -80,12 +74,12 @@ func writeDSN(s Settings, a action, orig store.Message, rcpts []store.Recipient,
 	b.WriteString("Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"" + boundary + "\"\n")
 	// The original is returned as it is, which may be 8-bit.
 	b.WriteString("Content-Transfer-Encoding: 8bit\n\n")
-	b.WriteString("This is a MIME-encapsulated message.\n\n")
+	b.WriteString(mimePreamble)
 
 	// Part 1: the notice, in qmail's words (qmail-send.c injectbounce()).
 	b.WriteString("--" + boundary + "\n")
-	b.WriteString("Content-Description: Notification\nContent-Type: text/plain; charset=us-ascii\n\n")
-	b.WriteString("Hi. This is the qmail-send program at " + host + ".\n")
+	b.WriteString("Content-Description: " + descNotice + "\nContent-Type: text/plain; charset=us-ascii\n\n")
+	b.WriteString(greeting(host))
 	b.WriteString(a.intro)
 	for _, r := range rcpts {
 		b.WriteString(Report(r.Addr, r.LastResult))
@@ -93,11 +87,11 @@ func writeDSN(s Settings, a action, orig store.Message, rcpts []store.Recipient,
 
 	// Part 2: the machine-readable report (RFC 3464 §2.2, §2.3).
 	b.WriteString("--" + boundary + "\n")
-	b.WriteString("Content-Description: Delivery report\nContent-Type: message/delivery-status\n\n")
+	b.WriteString("Content-Description: " + descReport + "\nContent-Type: message/delivery-status\n\n")
 	b.WriteString("Reporting-MTA: dns; " + host + "\n")
 	b.WriteString("X-Qsend-Queue-ID: " + orig.ID.String() + "\n")
 	if !orig.Born.IsZero() {
-		b.WriteString("Arrival-Date: " + intake.Date(orig.Born) + "\n")
+		b.WriteString("Arrival-Date: " + trace.Date(orig.Born) + "\n")
 	}
 	for _, r := range rcpts {
 		b.WriteString("\n")
@@ -111,7 +105,7 @@ func writeDSN(s Settings, a action, orig store.Message, rcpts []store.Recipient,
 			b.WriteString("Diagnostic-Code: smtp; " + reply + "\n")
 		}
 		if !r.LastAttempt.IsZero() {
-			b.WriteString("Last-Attempt-Date: " + intake.Date(r.LastAttempt) + "\n")
+			b.WriteString("Last-Attempt-Date: " + trace.Date(r.LastAttempt) + "\n")
 		}
 	}
 
@@ -119,10 +113,10 @@ func writeDSN(s Settings, a action, orig store.Message, rcpts []store.Recipient,
 	b.WriteString("\n--" + boundary + "\n")
 	body := origBody
 	if a.headerOnly || orig.Size > s.MaxBody {
-		b.WriteString("Content-Description: Undelivered message headers\nContent-Type: text/rfc822-headers\n\n")
+		b.WriteString("Content-Description: " + descHeadersOnly + "\nContent-Type: text/rfc822-headers\n\n")
 		body = newHeaderReader(origBody)
 	} else {
-		b.WriteString("Content-Description: Undelivered message\nContent-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n\n")
+		b.WriteString("Content-Description: " + descMessage + "\nContent-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n\n")
 	}
 	// The LF before the closing delimiter belongs to the delimiter
 	// (RFC 2046 §5.1.1), so the original comes back unchanged.

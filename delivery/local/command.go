@@ -113,22 +113,22 @@ func (t *Transport) deliverCommand(ctx context.Context, job delivery.Job, sp *sp
 	switch {
 	case err == nil:
 		if text == "" {
-			text = prog + " succeeded."
+			text = textSucceeded(prog)
 		}
 		return delivered(text)
 	case ctx.Err() != nil:
 		return deferred(textInterrupted)
 	case cctx.Err() != nil:
-		return deferred("Timeout on command delivery: " + prog + " ran for " + time.Since(start).Round(time.Second).String() + ". (#4.3.0)")
+		return deferred(textTimeout(prog, time.Since(start)))
 	case errors.As(err, &exit):
 		ws, _ := exit.Sys().(syscall.WaitStatus)
 		if ws.Signaled() {
 			// qmail-lspawn: "Zqmail-local crashed."
-			return deferred(prefixed(text, prog+" crashed (killed by signal "+strconv.Itoa(int(ws.Signal()))+": "+ws.Signal().String()+")."))
+			return deferred(prefixed(text, textCrashed(prog, ws.Signal())))
 		}
 		code := exit.ExitCode()
 		if text == "" {
-			text = prog + " exited with status " + strconv.Itoa(code) + "."
+			text = textExited(prog, code)
 		}
 		switch code {
 		case 111, 71, 74, 75: // qmail-lspawn: temporary
@@ -138,7 +138,7 @@ func (t *Transport) deliverCommand(ctx context.Context, job delivery.Job, sp *sp
 	}
 	// qmail-lspawn reports "DUnable to run qmail-local."; qsend defers
 	// instead, so that a mistyped path does not bounce every local message.
-	return deferred(errorText("Unable to run "+argv[0]+". (#4.3.0)", err))
+	return deferred(errorText(textUnableToRun(argv[0]), err))
 }
 
 // usesHome reports whether the command's arguments name {home}.

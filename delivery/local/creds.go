@@ -7,13 +7,6 @@ import (
 	"syscall"
 )
 
-// qmail-lspawn's reports for the user it cannot run a delivery as
-// (qmail-lspawn.c, qmail-getpw.c); both temporary.
-const (
-	textNoAlias = "Unable to find alias user!"
-	textAsRoot  = "Not allowed to perform deliveries as root."
-)
-
 // aliasUser is who qmail-getpw delivers as when no system user matches.
 const aliasUser = "alias"
 

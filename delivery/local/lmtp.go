@@ -10,10 +10,6 @@ import (
 	"github.com/qsend/qsend/delivery/smtpclient"
 )
 
-// textLMTPDown is the report when the LMTP server cannot be reached;
-// temporary, as a mailbox server that is down will be back (RFC 3463 X.4.1).
-const textLMTPDown = "LMTP server %s unavailable. (#4.4.1)"
-
 // deliverLMTP delivers the LMTP recipients: those that share a server in
 // one transaction on one connection, each with its own reply after the
 // final dot (RFC 2033 §4.2). The message goes as queued: the LMTP server
@@ -55,7 +51,7 @@ func (t *Transport) lmtpServer(ctx context.Context, job delivery.Job, sp *spool,
 	d := net.Dialer{Timeout: t.o.LMTPTimeout}
 	raw, err := d.DialContext(ctx, network, address)
 	if err != nil {
-		settle(deferred(errorText(strings.Replace(textLMTPDown, "%s", server, 1), err)))
+		settle(deferred(errorText(textLMTPDown(server), err)))
 		return
 	}
 	c, err := smtpclient.NewConn(ctx, raw, "", smtpclient.Options{LMTP: true, HeloHost: t.o.Me, Timeout: t.o.LMTPTimeout})
@@ -66,7 +62,7 @@ func (t *Transport) lmtpServer(ctx context.Context, job delivery.Job, sp *spool,
 		}
 		// A refused greeting or LHLO is the server's trouble, not the
 		// recipients': defer rather than bounce.
-		settle(deferred(errorText(strings.Replace(textLMTPDown, "%s", server, 1), err)))
+		settle(deferred(errorText(textLMTPDown(server), err)))
 		return
 	}
 	defer c.Close()
@@ -84,7 +80,7 @@ func (t *Transport) lmtpServer(ctx context.Context, job delivery.Job, sp *spool,
 	res, err := c.Send(ctx, env, smtpclient.Message{Body: body, Size: job.Msg.Size, EightBit: true})
 	for i, r := range rs {
 		if i >= len(res) {
-			out[r.pos] = deferred(errorText("LMTP session with "+server+" failed. (#4.4.2)", err))
+			out[r.pos] = deferred(errorText(textLMTPSession(server), err))
 			continue
 		}
 		out[r.pos] = lmtpOutcome(server, res[i], err)
@@ -99,22 +95,22 @@ func (t *Transport) lmtpServer(ctx context.Context, job delivery.Job, sp *spool,
 func lmtpOutcome(server string, r smtpclient.RcptResult, err error) outcome {
 	said := ""
 	if r.Reply.Code != 0 {
-		said = "LMTP server said: " + strings.ReplaceAll(r.Reply.Text(), "\r", "")
+		said = textLMTPSaid + strings.ReplaceAll(r.Reply.Text(), "\r", "")
 	}
 	switch r.State {
 	case smtpclient.Delivered:
-		return delivered(server + " accepted message.\n" + said)
+		return delivered(textLMTPAccepted(server) + said)
 	case smtpclient.Failed:
-		return failed(server + " does not like recipient.\n" + said)
+		return failed(textLMTPRefused(server) + said)
 	}
 	if said == "" && err != nil {
 		said = err.Error()
 	}
 	if r.AfterDot {
-		said += "\nPossible duplicate!" // qmail-remote's warning after the dot
+		said += "\n" + textPossibleDup
 	}
 	if said == "" {
-		said = "no reply"
+		said = textNoReply
 	}
-	return deferred("LMTP delivery to " + server + " deferred.\n" + said)
+	return deferred(textLMTPDeferred(server) + said)
 }

@@ -14,19 +14,6 @@ import (
 	"github.com/qsend/qsend/delivery"
 )
 
-// Maildir texts. qmail-local's where it has one; for a full disk or quota
-// the RFC 3463 §3.2/§3.4 codes X.2.2 (mailbox full) and X.3.1 (system
-// full), temporary as a full disk may be cleaned up.
-const (
-	textNoMaildir   = "Unable to chdir to maildir. (#4.2.1)" // qmail-local
-	textWrite       = "Unable to write to maildir. (#4.3.0)"
-	textQuota       = "Unable to write to maildir: mailbox over quota. (#4.2.2)"
-	textDiskFull    = "Unable to write to maildir: disk full. (#4.3.1)"
-	textLookup      = "Unable to look up the user's home directory. (#4.3.0)"
-	textBadMailbox  = "Sorry, this address cannot name a mailbox. (#5.1.3)"
-	textMaildirMade = "Unable to create the maildir. (#4.3.0)"
-)
-
 // deliverMaildir writes the message into the recipient's Maildir with
 // qmail-local's algorithm (maildir(5)): a unique name in tmp/, the
 // Return-Path and Delivered-To lines then the message, fsync, a hard link

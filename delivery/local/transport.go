@@ -74,14 +74,6 @@ func lineEnd(s string) string {
 	return s
 }
 
-// Texts shared by the methods (qmail-local's where it has one).
-const (
-	textLoop        = "This message is looping: it already has my Delivered-To line. (#5.4.6)"
-	textNoMailbox   = "Sorry, no mailbox here by that name. (#5.1.1)"
-	textInterrupted = "Delivery was interrupted. (#4.3.0)"
-	textUnreadable  = "Unable to read message. (#4.3.0)"
-)
-
 // rcpt is one recipient of a job on its way through Deliver.
 type rcpt struct {
 	pos int // position in job.Rcpts and in the results

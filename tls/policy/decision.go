@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/qsend/qsend/tls/certfile"
@@ -128,7 +127,7 @@ func (d Decision) Check(cs tls.ConnectionState) error {
 		return nil
 	}
 	if len(certs) == 0 {
-		return d.fail("no certificate provided", nil)
+		return d.fail(reasonNoCert, nil)
 	}
 	now := time.Now()
 	if d.now != nil {
@@ -176,49 +175,6 @@ func (d Decision) Classify(cs tls.ConnectionState) string {
 		return Unverified
 	}
 	return Verified
-}
-
-// NoTLSText is the deferral text when TLS is required and the server did
-// not offer STARTTLS (qmail-tls qmail-remote.c tls_init()): "No TLS achieved while
-// control/tlshosts/<host>.pem exists", or for other sources "No TLS
-// achieved while TLS is required by <source>".
-func (d Decision) NoTLSText() string {
-	return "No TLS achieved while " + d.requirement()
-}
-
-// RejectedText is the deferral text when TLS is required and the server
-// refused STARTTLS (qmail-tls qmail-remote.c tls_init()): "STARTTLS rejected while
-// control/tlshosts/<host>.pem exists", or "STARTTLS rejected while TLS is
-// required by <source>". The caller adds the server's reply.
-func (d Decision) RejectedText() string {
-	return "STARTTLS rejected while " + d.requirement()
-}
-
-// requirement says what requires TLS, for NoTLSText and RejectedText.
-func (d Decision) requirement() string {
-	if key, ok := strings.CutPrefix(d.Source, "table:"); ok {
-		return "TLS is required by tls.policy." + key + " (" + d.Rule.Level.String() + ")"
-	}
-	switch {
-	case d.kind == kindQmail:
-		return "control/" + d.Source + " exists"
-	case d.Source == "dane":
-		return "TLS is required by the TLSA records of " + d.Host
-	case d.Source == "mta-sts":
-		return "TLS is required by the MTA-STS policy of " + d.Domain
-	case d.Source == "default":
-		return "TLS is required by tls.default_level (" + d.Rule.Level.String() + ")"
-	}
-	return "TLS is required by " + d.Source
-}
-
-// fail returns a Failure "TLS unable to verify server <host>: <reason>",
-// with "MTA-STS: " before the reason under MTA-STS.
-func (d Decision) fail(reason string, err error) error {
-	if d.kind == kindSTS {
-		reason = "MTA-STS: " + reason
-	}
-	return &Failure{Text: "TLS unable to verify server " + d.Host + ": " + reason, Err: err}
 }
 
 // pool returns a pool of certificates.

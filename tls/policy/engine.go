@@ -134,7 +134,7 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 			d.Rule.CAFile = pem
 			pool, err := e.pools.Load(pem)
 			if err != nil {
-				return d, &Failure{Text: "TLS unable to load control/tlshosts/" + in.Host + ".pem: " + err.Error(), Err: err}
+				return d, &Failure{Text: textLoad("control/tlshosts/"+in.Host+".pem", err), Err: err}
 			}
 			d.roots = pool
 			d.names = []string{in.Host}
@@ -172,7 +172,7 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 		case "enforce":
 			d := e.stsDecision(in)
 			if !in.STS.Allows(in.Host) {
-				return d, &Failure{Text: e.stsMismatch(in)}
+				return d, &Failure{Text: textSTSMismatch(in.Host, in.Domain)}
 			}
 			return d, nil
 		case "testing":
@@ -183,7 +183,7 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 				d := e.stsDecision(in)
 				d.Testing = true
 				if !in.STS.Allows(in.Host) {
-					d.Warning = e.stsMismatch(in)
+					d.Warning = textSTSMismatch(in.Host, in.Domain)
 				}
 				return d, nil
 			}
@@ -238,7 +238,7 @@ func (e *Engine) fromRule(in Input, r Rule, source string) (Decision, error) {
 		if r.CAFile != "" {
 			pool, err := e.pools.Load(r.CAFile)
 			if err != nil {
-				return d, &Failure{Text: "TLS unable to load " + r.CAFile + ": " + err.Error(), Err: err}
+				return d, &Failure{Text: textLoad(r.CAFile, err), Err: err}
 			}
 			d.roots = pool
 		}
@@ -268,7 +268,7 @@ func (e *Engine) resolveDane(d Decision, in Input, only bool) (Decision, error) 
 	e.fill(&d)
 	if !in.TLSASecure || len(in.TLSA) == 0 {
 		if only {
-			return d, &Failure{Text: "No TLS achieved while dane-only requires TLSA records for " + e.tlsaBase(in) + " and there are none signed with DNSSEC"}
+			return d, &Failure{Text: textDaneOnlyNone(e.tlsaBase(in))}
 		}
 		d.Level = May
 		return d, nil
@@ -276,7 +276,7 @@ func (e *Engine) resolveDane(d Decision, in Input, only bool) (Decision, error) 
 	usable := dane.Usable(in.TLSA)
 	if len(usable) == 0 {
 		if only {
-			return d, &Failure{Text: "No TLS achieved while dane-only requires usable TLSA records for " + e.tlsaBase(in)}
+			return d, &Failure{Text: textDaneOnlyUnusable(e.tlsaBase(in))}
 		}
 		d.Level = Encrypt
 		return d, nil
@@ -297,11 +297,6 @@ func (e *Engine) stsDecision(in Input) Decision {
 	d.roots = e.o.RootCAs
 	d.names = dedupe([]string{in.Host})
 	return d
-}
-
-// stsMismatch is the text for an MX host the policy does not list.
-func (e *Engine) stsMismatch(in Input) string {
-	return "TLS unable to verify server " + in.Host + ": MTA-STS: the policy of " + in.Domain + " does not list this MX host"
 }
 
 // base returns a Decision with the engine's settings.
@@ -411,5 +406,5 @@ func dedupe(names []string) []string {
 
 // tlsaFailure is the deferral of a failed TLSA lookup (RFC 7672 §2.1.1).
 func (e *Engine) tlsaFailure(in Input) error {
-	return &Failure{Text: "TLS unable to look up TLSA records of " + e.tlsaBase(in) + ": " + in.TLSAErr.Error(), Err: in.TLSAErr}
+	return &Failure{Text: textTLSALookup(e.tlsaBase(in), in.TLSAErr), Err: in.TLSAErr}
 }

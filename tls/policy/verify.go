@@ -17,7 +17,7 @@ import (
 // certificates alone, then the name rule of [TLS06]/[TLS07] applies.
 func (d Decision) checkQmail(certs []*x509.Certificate, now time.Time) error {
 	if err := verifyChain(certs, d.roots, now); err != nil {
-		return &Failure{Text: "TLS unable to verify server with control/" + d.Source + ": " + opensslReason(err, certs, now), Err: err}
+		return &Failure{Text: textVerifyWith(d.Source, opensslReason(err, certs, now)), Err: err}
 	}
 	leaf := certs[0]
 	for _, san := range leaf.DNSNames {
@@ -29,10 +29,10 @@ func (d Decision) checkQmail(certs []*x509.Certificate, now time.Time) error {
 	// decides.
 	cn := firstCN(leaf)
 	if cn == "" {
-		return d.fail("certificate contains no valid commonName", nil)
+		return d.fail(reasonNoCN, nil)
 	}
 	if !qmailMatch(cn, d.Host) {
-		return d.fail("received certificate for "+printable(cn), nil)
+		return d.fail(reasonFor+printable(cn), nil)
 	}
 	return nil
 }
@@ -98,7 +98,7 @@ func (d Decision) checkPKIX(certs []*x509.Certificate, now time.Time) error {
 			}
 		}
 	}
-	return d.fail("received certificate for "+printable(certName(leaf)), nil)
+	return d.fail(reasonFor+printable(certName(leaf)), nil)
 }
 
 // checkPins is fingerprint: the leaf's SHA-256 or its public key's SHA-256
@@ -113,7 +113,7 @@ func (d Decision) checkPins(leaf *x509.Certificate) error {
 			return nil
 		}
 	}
-	return d.fail("fingerprint mismatch (certificate "+certPin+", "+spkiPin+")", nil)
+	return d.fail(reasonPins(certPin, spkiPin), nil)
 }
 
 // verifyChain verifies the presented chain from roots (nil: the system's)
@@ -136,28 +136,28 @@ func opensslReason(err error, certs []*x509.Certificate, now time.Time) string {
 		switch inv.Reason {
 		case x509.Expired:
 			if inv.Cert != nil && now.Before(inv.Cert.NotBefore) {
-				return "certificate is not yet valid"
+				return sslNotYetValid
 			}
-			return "certificate has expired"
+			return sslExpired
 		case x509.NotAuthorizedToSign:
-			return "invalid CA certificate"
+			return sslInvalidCA
 		case x509.IncompatibleUsage:
-			return "unsupported certificate purpose"
+			return sslPurpose
 		case x509.TooManyIntermediates:
-			return "path length constraint exceeded"
+			return sslPathLength
 		case x509.CANotAuthorizedForThisName, x509.CANotAuthorizedForExtKeyUsage:
-			return "permitted subtree violation"
+			return sslSubtree
 		}
 	}
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) {
 		switch {
 		case selfSigned(certs[0]):
-			return "self signed certificate"
+			return sslSelfSigned
 		case len(certs) > 1 && selfSigned(certs[len(certs)-1]):
-			return "self signed certificate in certificate chain"
+			return sslSelfInChain
 		}
-		return "unable to get local issuer certificate"
+		return sslNoLocalIssuer
 	}
 	return fmt.Sprint(err)
 }
@@ -177,5 +177,5 @@ func certName(c *x509.Certificate) string {
 	if cn := firstCN(c); cn != "" {
 		return cn
 	}
-	return "no name"
+	return textNoName
 }

@@ -13,60 +13,114 @@ import (
 // maxProblems bounds the problems Check lists one by one.
 const maxProblems = 100
 
-// checkReport collects the problems Check finds.
+// Problem is one fault a check found in the queue file.
+type Problem struct {
+	// ID is the message the problem concerns, 0 for the file as a whole.
+	ID ID
+	// Text says what is wrong.
+	Text string
+	// Repaired says what Repair did about it; empty when it left it.
+	Repaired string
+}
+
+// String is the problem on one line, with what was done about it.
+func (p Problem) String() string {
+	if p.Repaired == "" {
+		return p.Text
+	}
+	return p.Text + ": " + p.Repaired
+}
+
+// finding is a problem with the change that repairs it, if there is one.
+type finding struct {
+	Problem
+	what string                  // what fix does, for Problem.Repaired
+	fix  func(tx *bolt.Tx) error // nil when nothing safe can be done
+}
+
+// checkReport collects the problems a check finds.
 type checkReport struct {
-	problems []string
-	more     int
+	found []finding
 }
 
 func (c *checkReport) addf(format string, args ...any) {
-	if len(c.problems) == maxProblems {
-		c.more++
-		return
-	}
-	c.problems = append(c.problems, fmt.Sprintf(format, args...))
+	c.add(0, "", nil, format, args...)
 }
 
-// Check verifies the file: bbolt's own page checks, then the store's
-// invariants: every message decodes; its schedule entry is where the rules
-// put it and is the one it remembers; every schedule entry names a message
-// that remembers it; every body is complete and has its recorded size, with
-// no chunks belonging to no message; every dedupe key names a message that
-// lists it; the counters match a recount. The error, wrapping ErrCorrupt,
-// lists the problems. Check reads the whole file in one read transaction.
+// add records a problem about message id, and how to repair it.
+func (c *checkReport) add(id ID, what string, fix func(*bolt.Tx) error, format string, args ...any) {
+	c.found = append(c.found, finding{Problem: Problem{ID: id, Text: fmt.Sprintf(format, args...)}, what: what, fix: fix})
+}
+
+func (c *checkReport) problems() []Problem {
+	out := make([]Problem, len(c.found))
+	for i, f := range c.found {
+		out[i] = f.Problem
+	}
+	return out
+}
+
+// Check verifies the file: its meta pages as Open read them, bbolt's own
+// page checks, then the store's invariants: every message decodes; its
+// schedule entry is where the rules put it and is the one it remembers;
+// every schedule entry names a message that remembers it; every body is
+// complete and has its recorded size, with no chunks belonging to no
+// message; every dedupe key names a message that lists it; the counters
+// match a recount. The error, wrapping ErrCorrupt, lists the problems.
+// Check reads the whole file in one read transaction.
 func (s *Store) Check() error {
+	problems, err := s.Inspect()
+	if err != nil {
+		return err
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "store %s: check found %d problems:", s.path, len(problems))
+	for _, p := range problems[:min(len(problems), maxProblems)] {
+		b.WriteString("\n\t")
+		b.WriteString(p.Text)
+	}
+	if len(problems) > maxProblems {
+		fmt.Fprintf(&b, "\n\t... and %d more", len(problems)-maxProblems)
+	}
+	return fmt.Errorf("%s: %w", b.String(), ErrCorrupt)
+}
+
+// Inspect is Check giving each problem found, in the order found; the
+// error is for a check that could not run.
+func (s *Store) Inspect() ([]Problem, error) {
 	var rep checkReport
 	err := s.guard("check", func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			for err := range tx.Check() {
-				rep.addf("bbolt: %v", err)
-			}
-			if len(rep.problems) > 0 {
-				return nil // the invariants cannot be trusted on broken pages
-			}
-			checkInvariants(tx, &rep)
+			s.checkAll(tx, &rep)
 			return nil
 		})
 	})
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
-			return err
+			return nil, err
 		}
-		return s.ioError("check", err)
+		return nil, s.ioError("check", err)
 	}
-	if len(rep.problems) == 0 {
-		return nil
+	return rep.problems(), nil
+}
+
+// checkAll runs every check inside tx.
+func (s *Store) checkAll(tx *bolt.Tx, rep *checkReport) {
+	for _, p := range s.meta.problems() {
+		// Repair's commits rewrite the meta pages (Store.rewriteMeta).
+		rep.add(0, "meta pages rewritten", func(*bolt.Tx) error { return nil }, "%s", p.Text)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "store %s: check found %d problems:", s.path, len(rep.problems)+rep.more)
-	for _, p := range rep.problems {
-		b.WriteString("\n\t")
-		b.WriteString(p)
+	pages := len(rep.found)
+	for err := range tx.Check() {
+		rep.addf("bbolt: %v", err)
 	}
-	if rep.more > 0 {
-		fmt.Fprintf(&b, "\n\t... and %d more", rep.more)
+	if len(rep.found) > pages {
+		return // the invariants cannot be trusted on broken pages
 	}
-	return fmt.Errorf("%s: %w", b.String(), ErrCorrupt)
+	checkInvariants(tx, rep)
 }
 
 // checkInvariants checks everything above bbolt's page structure.
@@ -86,7 +140,7 @@ func checkInvariants(tx *bolt.Tx, rep *checkReport) {
 	c := tx.Bucket(bucketBody).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(k) != chunkKeyLen {
-			rep.addf("body key %x is not (id, chunk)", k)
+			rep.add(0, movedAside, moveAside(bucketBody, k), "body key %x is not (id, chunk)", k)
 			continue
 		}
 		id := idFromKey(k)
@@ -107,48 +161,49 @@ func checkInvariants(tx *bolt.Tx, rep *checkReport) {
 	c = msgs.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(k) != idKeyLen {
-			rep.addf("message key %x is not an id", k)
+			rep.add(0, movedAside, moveAside(bucketMsg, k), "message key %x is not an id", k)
 			continue
 		}
 		id := idFromKey(k)
 		if uint64(id) > seq {
-			rep.addf("message %d: above the id sequence %d", id, seq)
+			rep.add(id, "id sequence raised", raiseSequence(uint64(id)), "message %d: above the id sequence %d", id, seq)
 		}
 		r, err := decodeRecord(id, v)
 		if err != nil {
-			rep.addf("%v", err)
+			delete(bodies, id)
+			rep.add(id, quarantined, func(tx *bolt.Tx) error { return removeDamaged(tx, id, true) }, "%v", err)
 			continue
 		}
 		count = count.add(r.contribution())
 		at, want := r.wantSched()
 		switch {
 		case want != r.scheduled || (want && at != r.sched):
-			rep.addf("message %d: remembers schedule entry (%v, %d), the rules say (%v, %d)", id, r.scheduled, r.sched, want, at)
+			rep.add(id, rescheduled, resched(id), "message %d: remembers schedule entry (%v, %d), the rules say (%v, %d)", id, r.scheduled, r.sched, want, at)
 		case want && sched.Get(schedKey(at, id)) == nil:
-			rep.addf("message %d: schedule entry at %d missing", id, at)
+			rep.add(id, rescheduled, resched(id), "message %d: schedule entry at %d missing", id, at)
 		}
 		e := bodies[id]
 		delete(bodies, id)
 		switch {
 		case e == nil && r.Size != 0:
-			rep.addf("message %d: body of %d bytes missing", id, r.Size)
+			rep.add(id, "", nil, "message %d: body of %d bytes missing", id, r.Size)
 		case e != nil && e.gap:
-			rep.addf("message %d: body chunks not numbered 0..%d", id, e.chunks-1)
+			rep.add(id, "", nil, "message %d: body chunks not numbered 0..%d", id, e.chunks-1)
 		case e != nil && e.bytes != r.Size:
-			rep.addf("message %d: body has %d bytes, metadata says %d", id, e.bytes, r.Size)
+			rep.add(id, "", nil, "message %d: body has %d bytes, metadata says %d", id, e.bytes, r.Size)
 		}
 		if partial.Get(k) != nil {
-			rep.addf("message %d: complete but still marked partial", id)
+			rep.add(id, "mark removed", deleteKey(bucketPartial, k), "message %d: complete but still marked partial", id)
 		}
 		for _, key := range r.keys {
 			if v := dedupe.Get([]byte(key)); v == nil || idFromKey(v) != id {
-				rep.addf("message %d: dedupe key %q does not name it", id, key)
+				rep.add(id, "key dropped from the message", dropKey(id, key), "message %d: dedupe key %q does not name it", id, key)
 			}
 		}
 	}
 	for id := range bodies {
 		if partial.Get(idKey(id)) == nil {
-			rep.addf("body chunks of message %d, which does not exist", id)
+			rep.add(id, movedAside, func(tx *bolt.Tx) error { return moveBody(tx, id, true) }, "body chunks of message %d, which does not exist", id)
 		}
 	}
 
@@ -156,40 +211,41 @@ func checkInvariants(tx *bolt.Tx, rep *checkReport) {
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		at, id, ok := parseSchedKey(k)
 		if !ok {
-			rep.addf("schedule key %x is not (time, id)", k)
+			rep.add(0, entryRemoved, deleteKey(bucketSched, k), "schedule key %x is not (time, id)", k)
 			continue
 		}
 		v := msgs.Get(idKey(id))
 		if v == nil {
-			rep.addf("schedule entry at %d names message %d, which does not exist", at, id)
+			rep.add(id, entryRemoved, deleteKey(bucketSched, k), "schedule entry at %d names message %d, which does not exist", at, id)
 			continue
 		}
 		if r, err := decodeRecord(id, v); err == nil && (!r.scheduled || r.sched != at) {
-			rep.addf("schedule entry at %d for message %d, which remembers (%v, %d)", at, id, r.scheduled, r.sched)
+			rep.add(id, entryRemoved, deleteKey(bucketSched, k), "schedule entry at %d for message %d, which remembers (%v, %d)", at, id, r.scheduled, r.sched)
 		}
 	}
 
 	c = dedupe.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(v) != idKeyLen {
-			rep.addf("dedupe key %q: value %x is not an id", k, v)
+			rep.add(0, keyRemoved, deleteKey(bucketDedupe, k), "dedupe key %q: value %x is not an id", k, v)
 			continue
 		}
 		id := idFromKey(v)
 		mv := msgs.Get(v)
 		if mv == nil {
-			rep.addf("dedupe key %q names message %d, which does not exist", k, id)
+			rep.add(id, keyRemoved, deleteKey(bucketDedupe, k), "dedupe key %q names message %d, which does not exist", k, id)
 			continue
 		}
 		if r, err := decodeRecord(id, mv); err == nil && !slices.Contains(r.keys, string(k)) {
-			rep.addf("dedupe key %q names message %d, which does not list it", k, id)
+			rep.add(id, keyRemoved, deleteKey(bucketDedupe, k), "dedupe key %q names message %d, which does not list it", k, id)
 		}
 	}
 
+	rewrite := func(tx *bolt.Tx) error { return tx.Bucket(bucketInfo).Put(keyStats, encodeStats(count)) }
 	st, err := readStats(tx)
 	if err != nil {
-		rep.addf("%v", err)
+		rep.add(0, countersRewritten, rewrite, "%v", err)
 	} else if st != count {
-		rep.addf("counters say %+v, a recount gives %+v", st, count)
+		rep.add(0, countersRewritten, rewrite, "counters say %+v, a recount gives %+v", st, count)
 	}
 }

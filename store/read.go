@@ -41,6 +41,12 @@ const walkPage = 256
 // undecodable record (an error naming its id and wrapping ErrCorrupt),
 // after calling fn for the messages before it.
 func (s *Store) Walk(fn func(Message) error) error {
+	return s.walk(fn, nil)
+}
+
+// walk is Walk, or WalkAll when damaged is not nil: an undecodable record
+// is then added to it and the walk goes on.
+func (s *Store) walk(fn func(Message) error, damaged *[]Problem) error {
 	var after []byte
 	page := make([]Message, 0, walkPage)
 	for {
@@ -63,17 +69,21 @@ func (s *Store) Walk(fn func(Message) error) error {
 					more = true
 					return nil
 				}
-				if len(k) != idKeyLen {
-					stop = fmt.Errorf("message key %x is not an id: %w", k, ErrCorrupt)
-					return nil
+				var r *record
+				err := fmt.Errorf("message key %x is not an id: %w", k, ErrCorrupt)
+				if len(k) == idKeyLen {
+					r, err = decodeRecord(idFromKey(k), v)
 				}
-				r, err := decodeRecord(idFromKey(k), v)
-				if err != nil {
+				after = append(after[:0], k...)
+				switch {
+				case err == nil:
+					page = append(page, r.Message)
+				case damaged != nil:
+					*damaged = append(*damaged, Problem{ID: idFromKey(k), Text: err.Error()})
+				default:
 					stop = err
 					return nil
 				}
-				page = append(page, r.Message)
-				after = append(after[:0], k...)
 			}
 			return nil
 		})

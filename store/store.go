@@ -57,13 +57,15 @@ type Store struct {
 	log       *slog.Logger
 	chunkSize int
 	chunks    sync.Pool // *[]byte: body readers' chunk buffers, reused between messages
+	meta      metaState // the meta pages as Open found them
 }
 
 // Open opens or creates the queue file at path (mode 0600). A file that is
 // not a queue file, or a damaged one, is refused with an error naming it
 // and wrapping ErrCorrupt; a file locked by another process for longer
 // than LockTimeout gives ErrLocked. Bodies left half-written by a crash
-// are removed, with a warning to the logger.
+// are removed, with a warning to the logger. A damaged meta page that
+// bbolt can do without is not an error: QuickCheck reports it.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = defaultLockTimeout
@@ -81,11 +83,15 @@ func Open(path string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return nil, fmt.Errorf("store %s: file is empty (remove it to start a new queue): %w", path, ErrCorrupt)
 	}
+	ms, err := inspectMeta(path)
+	if err != nil {
+		return nil, err
+	}
 	db, err := openBolt(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, log: log, chunkSize: defaultChunkSize}
+	s := &Store{db: db, path: path, log: log, chunkSize: defaultChunkSize, meta: ms}
 	db.MaxBatchDelay = opts.BatchDelay
 	if err := s.guard("open", s.prepare); err != nil {
 		db.Close()

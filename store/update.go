@@ -134,12 +134,22 @@ func (s *Store) SetHeld(id ID, held bool) error {
 }
 
 // Delete removes message id: metadata, body, schedule entry and the dedupe
-// keys naming it.
+// keys naming it. A record that does not decode is removed too, with what
+// names it, and the counters are recounted, so a damaged message can
+// always be cleared.
 func (s *Store) Delete(id ID) error {
 	var refused error
+	damaged := false
 	err := s.db.Batch(func(tx *bolt.Tx) error {
-		refused = nil
+		refused, damaged = nil, false
 		r, err := loadRecord(tx, id)
+		if errors.Is(err, ErrCorrupt) {
+			damaged = true
+			if err := removeDamaged(tx, id, false); err != nil {
+				return err
+			}
+			return recount(tx)
+		}
 		if err != nil {
 			refused = err
 			return nil
@@ -171,6 +181,9 @@ func (s *Store) Delete(id ID) error {
 	}
 	if refused != nil {
 		return fmt.Errorf("store: delete: %w", refused)
+	}
+	if damaged {
+		s.log.Warn("undecodable message record deleted", "id", id, "store", s.path)
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func (t *Transport) deliverMaildir(ctx context.Context, job delivery.Job, m *met
 		os.Remove(dst)
 		return deferred(writeText(err))
 	}
-	return delivered("did 0+1+0/ " + dst) // qmail-local's "did" line: one maildir delivery
+	return delivered(textDid(dst))
 }
 
 // expandPath expands a Maildir template. A placeholder value with '/' or

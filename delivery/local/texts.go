@@ -48,6 +48,10 @@ const (
 	textNoReply = "no reply"
 )
 
+// textDid is a maildir delivery: qmail-local.c main()'s "did" line of
+// counts (here one), with the file delivered to.
+func textDid(dst string) string { return "did 0+1+0/ " + dst }
+
 // textTimeout is a command that ran out of time (qmail-local.c's
 // "Timeout on maildir delivery. (#4.3.0)", for a command).
 func textTimeout(prog string, ran time.Duration) string {
@@ -92,15 +96,16 @@ func textLMTPDeferred(server string) string { return "LMTP delivery to " + serve
 // formatting ones rendered with the command /usr/bin/procmail and the
 // server unix:/run/dovecot/lmtp, for a golden list of what qsend can store.
 func Texts() []string {
-	const prog, server = "/usr/bin/procmail", "unix:/run/dovecot/lmtp"
+	const path, prog, server = "/usr/bin/procmail", "procmail", "unix:/run/dovecot/lmtp"
 	return []string{
 		textNoMaildir, textWrite, textQuota, textDiskFull, textLookup, textBadMailbox, textMaildirMade,
-		textLoop, textNoMailbox, textUnreadable, textInterrupted, textNoAlias, textAsRoot,
+		textLoop, textNoMailbox, textUnreadable, textNoAlias, textAsRoot,
+		textDid("/home/joe/Maildir/new/1764790000.M1P2Q3.mx.example.net"),
 		textTimeout(prog, 600*time.Second),
 		textCrashed(prog, syscall.SIGKILL),
 		textSucceeded(prog),
 		textExited(prog, 100),
-		textUnableToRun(prog),
+		textUnableToRun(path),
 		textLMTPDown(server),
 		textLMTPSession(server),
 		textLMTPAccepted(server) + textLMTPSaid + "250 2.0.0 Ok",

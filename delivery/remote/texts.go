@@ -1,15 +1,21 @@
 package remote
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 
+	"github.com/qsend/qsend/delivery"
 	"github.com/qsend/qsend/delivery/smtpclient"
+	"github.com/qsend/qsend/tls/policy"
 )
 
-// The texts below are qmail-remote's reports (qmail-remote.8, qmail-remote.c), so
-// that `queue show`, the logs and bounces read as administrators know them.
-// IP is the peer's address.
+// Every text the remote transport puts into a recipient's last result.
+// Most are qmail-remote's reports byte for byte (qmail-remote.c, and for
+// TLS the qmail-tls patch's qmail-remote.c tls_init()), without the
+// report's leading status letter, so that `queue show`, the logs and
+// bounces read as administrators know them. IP is the peer's address. The
+// plan failures' texts are package mx's, the TLS policy's package policy's.
 
 // remoteSaid is qmail-remote's "Remote host said: " line with the whole
 // reply (all lines, CR removed, NUL as '?', at most 5000 bytes).
@@ -27,7 +33,9 @@ func remoteSaid(r *smtpclient.Reply) string {
 
 func ipText(a netip.AddrPort) string { return a.Addr().String() }
 
-// stageText is qmail-remote's sentence for a failure at a stage.
+// stageText is qmail-remote's sentence for a failure at a stage
+// (qmail-remote.c smtp(), and tls_init() for STARTTLS). The last one is
+// qsend's own, for a stage qmail-remote has no sentence for.
 func stageText(stage smtpclient.Stage, ip string) string {
 	switch stage {
 	case smtpclient.StageGreeting:
@@ -48,7 +56,9 @@ func stageText(stage smtpclient.Stage, ip string) string {
 	return "Connected to " + ip + " but the session failed.\n"
 }
 
-// resultText is the report for one recipient's result from a server.
+// resultText is the report for one recipient's result from a server
+// (qmail-remote.c smtp(): "accepted message.", and "Giving up on IP."
+// after a permanent refusal of a recipient).
 func resultText(r smtpclient.RcptResult, ip string) string {
 	if r.State == smtpclient.Delivered {
 		return ip + " accepted message.\n" + remoteSaid(&r.Reply)
@@ -60,7 +70,9 @@ func resultText(r smtpclient.RcptResult, ip string) string {
 	return text
 }
 
-// diedText is qmail-remote's report of a connection lost mid-session.
+// diedText is qmail-remote's report of a connection lost mid-session
+// (qmail-remote.c dropped(); "Possible duplicate! " once the final dot was
+// sent, and the TLS error text as the qmail-tls patch adds it).
 func diedText(ip string, afterDot bool, err error) string {
 	dup := ""
 	if afterDot {
@@ -73,10 +85,53 @@ func diedText(ip string, afterDot bool, err error) string {
 	return "Connected to " + ip + " but connection died. " + dup + cause + "(#4.4.2)\n"
 }
 
-// Fixed texts of qmail-remote.
 const (
+	// noConnection is qmail-remote.c temp_noconn().
 	noConnection = "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
+	// interruptedText is the deferral of a delivery stopped by shutdown.
+	interruptedText = delivery.TextInterrupted + "\n"
+	// tlsConnectFailed starts the report of a failed TLS handshake
+	// (qmail-remote.c tls_init(), qmail-tls patch).
+	tlsConnectFailed = "TLS connect failed: "
+	// textUnknownTLSError stands for a handshake failure without an error.
+	textUnknownTLSError = "unknown error"
 )
+
+// backoffText is the wait of a destination that failed to connect
+// recently: qsend's own (qmail-send.c's tcpto only skips hosts), with
+// #4.4.1 as in qmail-remote.c temp_noconn().
+func backoffText(domain string) string {
+	return "Sorry, " + domain + " could not be reached recently; waiting before the next try. (#4.4.1)\n"
+}
+
+// connectingText ends a TLS policy text before the handshake with the
+// peer's address, as qmail-remote.c tls_init() (qmail-tls patch) does.
+func connectingText(text, ip string) string { return text + "; connecting to " + ip + ".\n" }
+
+// connectedText ends a TLS text after the handshake with the peer's
+// address, as qmail-remote.c tls_init() (qmail-tls patch) does.
+func connectedText(text, ip string) string { return text + "; connected to " + ip + ".\n" }
+
+// smtpsNoTLSText is an SMTPS route (port 465, which needs TLS) to a host
+// whose TLS control/file turns off; qsend's own, worded as
+// connectingText's texts.
+func smtpsNoTLSText(host, file, ip string) string {
+	return connectingText("TLS is turned off for "+host+" by control/"+file+", but port 465 (SMTPS) needs TLS", ip)
+}
+
+// policyText is the deferral text of a TLS policy failure before
+// connecting: the policy's text (package policy) ending in a full stop.
+func policyText(err error) string {
+	text := err.Error()
+	var f *policy.Failure
+	if errors.As(err, &f) {
+		text = f.Text
+	}
+	if !strings.HasSuffix(text, ".") {
+		text += "."
+	}
+	return text + "\n"
+}
 
 // stageReason names a stage for the counters.
 func stageReason(s smtpclient.Stage) string {
@@ -99,4 +154,35 @@ func stageReason(s smtpclient.Stage) string {
 		return "body"
 	}
 	return "smtp"
+}
+
+// Texts returns every text of this package in a fixed order, rendered for
+// the peer 192.0.2.1, the host mx.example.net and the domain example.net,
+// for a golden list of what qsend can store. The texts it shares are
+// listed by their homes: mx.TextSoftDNS, delivery.TextInterrupted and the
+// TLS policy's texts.
+func Texts() []string {
+	const ip, host = "192.0.2.1", "mx.example.net"
+	ok := smtpclient.Reply{Code: 250, Lines: []string{"2.0.0 Ok: queued as 4Bc1"}}
+	refused := smtpclient.Reply{Code: 550, Lines: []string{"5.1.1 <joe@example.net>: Recipient address rejected", "User unknown"}}
+	out := []string{remoteSaid(&ok)}
+	for s := smtpclient.StageConnect; s <= smtpclient.StageBody; s++ {
+		out = append(out, stageText(s, ip))
+	}
+	tlsFailure := &policy.Failure{Text: "TLS unable to verify server " + host + ": certificate has expired"}
+	out = append(out,
+		resultText(smtpclient.RcptResult{Reply: ok, Stage: smtpclient.StageBody, State: smtpclient.Delivered}, ip),
+		resultText(smtpclient.RcptResult{Reply: refused, Stage: smtpclient.StageRcpt, State: smtpclient.Failed}, ip),
+		diedText(ip, false, nil),
+		diedText(ip, true, errors.New("read tcp 192.0.2.2:40000->192.0.2.1:25: read: connection reset by peer")),
+		noConnection,
+		backoffText("example.net"),
+		connectingText(policy.Decision{Source: "default", Rule: policy.Rule{Level: policy.Encrypt}}.NoTLSText(), ip),
+		connectedText(tlsFailure.Text, ip),
+		connectedText(tlsConnectFailed+"handshake failure", ip),
+		connectedText(tlsConnectFailed+textUnknownTLSError, ip),
+		smtpsNoTLSText(host, "notlshosts/"+host, ip),
+		policyText(tlsFailure),
+	)
+	return out
 }

@@ -116,15 +116,15 @@ func tlsFailure(r route, se *smtpclient.Error, ip string) (text string, policyFa
 		if file == "exhaustivelist" {
 			file = "tlshosts/exhaustivelist"
 		}
-		return "TLS is turned off for " + r.dec.Host + " by control/" + file + ", but port 465 (SMTPS) needs TLS; connecting to " + ip + ".\n", true, false
+		return smtpsNoTLSText(r.dec.Host, file, ip), true, false
 	case errors.Is(se, smtpclient.ErrNoTLS):
-		return r.dec.NoTLSText() + "; connecting to " + ip + ".\n", true, false
+		return connectingText(r.dec.NoTLSText(), ip), true, false
 	case se.Reply != nil:
-		return r.dec.RejectedText() + "; connecting to " + ip + ".\n" + remoteSaid(se.Reply), true, false
+		return connectingText(r.dec.RejectedText(), ip) + remoteSaid(se.Reply), true, false
 	case errors.As(se.Err, &f):
-		return f.Text + "; connected to " + ip + ".\n", true, false
+		return connectedText(f.Text, ip), true, false
 	}
-	text = "TLS connect failed: " + tlsCause(se.Err) + "; connected to " + ip + ".\n"
+	text = connectedText(tlsConnectFailed+tlsCause(se.Err), ip)
 	// SMTPS (port 465) has no plaintext to fall back to (qmail-tls
 	// qmail-remote.c smtp()), so a handshake failure there does not make the host broken.
 	return text, r.dec.Required(), se.Handshake && !r.dec.Required() && r.port != 465
@@ -134,7 +134,7 @@ func tlsFailure(r route, se *smtpclient.Error, ip string) (text string, policyFa
 // OpenSSL's error strings read in qmail-tls's texts.
 func tlsCause(err error) string {
 	if err == nil {
-		return "unknown error"
+		return textUnknownTLSError
 	}
 	return strings.TrimPrefix(err.Error(), "tls: ")
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/qsend/qsend/delivery"
-	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/delivery/smtpclient"
+	mailenv "github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/policy"
@@ -189,7 +189,8 @@ func (t *Transport) SetPolicy(e *policy.Engine) {
 	t.pool.sweep(t.o.Now(), -1)
 }
 
-// Close closes idle connections and stops the janitor.
+// Close stops the janitor and closes idle connections; it returns once
+// every connection the pool was closing is closed.
 func (t *Transport) Close() error {
 	close(t.stop)
 	<-t.done
@@ -256,7 +257,7 @@ func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Resul
 
 // domainOf is the part of addr after the last '@', lower-cased.
 func domainOf(addr string) string {
-	_, domain := rewrite.Split(addr)
+	_, domain, _ := mailenv.Split(addr)
 	return strings.ToLower(domain)
 }
 
@@ -311,7 +312,7 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 		} else if me != nil {
 			g.settleRest(store.Deferred, "dns", me.Text+"\n")
 		} else {
-			g.settleRest(store.Deferred, "dns", "Sorry, I couldn't find any host by that name. (#4.1.2)\n")
+			g.settleRest(store.Deferred, "dns", mx.TextSoftDNS+"\n")
 		}
 		return
 	}
@@ -324,14 +325,14 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 		if until.IsZero() {
 			g.wait(g.now.Add(t.o.BusyRetry), "busy", "")
 		} else {
-			g.wait(until, "backoff", "Sorry, "+domain+" could not be reached recently; waiting before the next try. (#4.4.1)\n")
+			g.wait(until, "backoff", backoffText(domain))
 		}
 		return
 	}
 	connectFailed := true
 	defer func() { t.dests.leave(key, d, t.o.Now(), connectFailed) }()
 	if err := d.acquire(ctx); err != nil {
-		g.settleRest(store.Deferred, "interrupted", "Delivery was interrupted. (#4.3.0)\n")
+		g.settleRest(store.Deferred, "interrupted", interruptedText)
 		connectFailed = false
 		return
 	}
@@ -339,7 +340,7 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 	select {
 	case t.sessions <- struct{}{}:
 	case <-ctx.Done():
-		g.settleRest(store.Deferred, "interrupted", "Delivery was interrupted. (#4.3.0)\n")
+		g.settleRest(store.Deferred, "interrupted", interruptedText)
 		connectFailed = false
 		return
 	}
@@ -405,18 +406,4 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 	if len(g.pos) > 0 {
 		g.deferRest(last)
 	}
-}
-
-// policyText is the deferral text of a TLS policy failure before
-// connecting.
-func policyText(err error) string {
-	text := err.Error()
-	var f *policy.Failure
-	if errors.As(err, &f) {
-		text = f.Text
-	}
-	if !strings.HasSuffix(text, ".") {
-		text += "."
-	}
-	return text + "\n"
 }

@@ -64,7 +64,7 @@
 // defaultdomain, defaulthost, plusdomain, idhost, helohost, smtpgreeting,
 // localiphost, bouncehost, doublebouncehost and envnoathost default to the
 // effective me, whichever source set it, and locals to [me]. An empty first
-// line of doublebounceto gives an empty local part, as in qmail (§3.6). A
+// line of doublebounceto gives an empty local part, as in qmail (qmail-send.8). A
 // missing control directory means no control files.
 //
 // qsend deviates from qmail on purpose where qmail fails silently:

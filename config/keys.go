@@ -59,7 +59,7 @@ var keys = []keyDef{
 	{name: "remote.destination_concurrency", kind: kInt, def: "20", lo: 1, hi: 65535, field: func(c *Config) any { return &c.RemoteDestinationConcurrency }},
 	{name: "smtpd.listen", kind: kListeners, def: "127.0.0.1:2525=smtp", field: func(c *Config) any { return &c.SMTPDListen }},
 	{name: "metrics.listen", kind: kAddr, field: func(c *Config) any { return &c.MetricsListen }},
-	// Outbound TLS (package tls/policy; README "Outbound TLS").
+	// Outbound TLS (package tls/policy; docs/tls.md).
 	{name: "tls.policy", kind: kTLSPolicy, field: func(c *Config) any { return &c.TLSPolicy }},
 	{name: "tls.default_level", kind: kString, def: "may", oneOf: TLSLevels, field: func(c *Config) any { return &c.TLSDefaultLevel }},
 	{name: "tls.min_version", kind: kString, def: "1.2", oneOf: tlsVersions, field: func(c *Config) any { return &c.TLSMinVersion }},
@@ -140,7 +140,7 @@ var keys = []keyDef{
 	{name: "timeoutsmtpd", kind: kSeconds, control: true, def: "1200", lo: int64(time.Second), hi: noMax, field: func(c *Config) any { return &c.TimeoutSMTPD }},
 	{name: "databytes", kind: kInt, control: true, def: "0", lo: 0, hi: noMax, field: func(c *Config) any { return &c.DataBytes }},
 	{name: "queuelifetime", kind: kSeconds, control: true, def: "604800", lo: 0, hi: noMax, field: func(c *Config) any { return &c.QueueLifetime }},
-	// 0 holds the channel as in qmail (§3.3); qmail caps at 255, qsend
+	// 0 holds the channel as in qmail (qmail-send.8); qmail caps at 255, qsend
 	// allows thousands of remote deliveries.
 	{name: "concurrencylocal", kind: kInt, control: true, def: "10", lo: 0, hi: 65535, field: func(c *Config) any { return &c.ConcurrencyLocal }},
 	{name: "concurrencyremote", kind: kInt, control: true, def: "20", lo: 0, hi: 65535, field: func(c *Config) any { return &c.ConcurrencyRemote }},

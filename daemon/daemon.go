@@ -118,7 +118,7 @@ var restartKeys = map[string]bool{
 	"state_dir": true, "store.batch_delay": true, "log.format": true,
 	"smtproutes": true, "dns.resolvers": true, "remote.port": true, "me": true,
 	"helohost": true, "timeoutconnect": true, "timeoutremote": true,
-	"remote.destination_concurrency": true, "concurrencyremote": true, // qmail reads it only at start (§3.4)
+	"remote.destination_concurrency": true, "concurrencyremote": true, // qmail reads it only at start (qmail-send.8)
 	"smtpd.listen": true, "metrics.listen": true,
 	"dns.trusted_resolvers": true, "tls.mta_sts": true, "tls.mta_sts_ca": true, "tls.dane": true,
 	"tls.plaintext_after": true, "tls.remember_broken": true,

@@ -123,7 +123,7 @@ func (d *Daemon) importFile(ctx context.Context, name string) error {
 	m := store.NewMessage{
 		Sender:     env.Sender,
 		Recipients: env.Recipients,
-		Born:       time.Now(), // qmail's birth is when qmail-send processes todo (§3.1)
+		Born:       time.Now(), // qmail's birth is when qmail-send processes todo (qmail-send.c todo_do())
 		Intake:     store.Intake{Protocol: "maildrop", UID: f.UID, PID: f.Entry.PID},
 		DedupeKey:  key,
 	}

@@ -36,7 +36,7 @@ func peerOf(c *net.UnixConn) (peer, error) {
 }
 
 // admins decides who may read and change the queue: root, the daemon's own
-// user, and members of admin_group (README, permission model).
+// user, and members of admin_group (docs/operations.md, permission model).
 type admins struct {
 	self  int
 	gid   int // -1 when no admin_group is configured

@@ -151,7 +151,7 @@ func (s *Scheduler) finish(ctx context.Context, j *job, results []store.Result) 
 		if r.State == store.Deferred && j.dying && holdTLS && (r.TLSPolicy || r.NotAttempted && rc.TLSPolicy) {
 			// tls.on_expiry hold: a TLS policy failure in the last pass
 			// holds the message for the operator instead of bouncing it
-			// (README "Outbound TLS"; a deliberate difference from qmail).
+			// (docs/tls.md; a deliberate difference from qmail, docs/qmail.md).
 			holding = true
 			r.Index, r.At, r.Next = idx, now, now // due as soon as it is released
 			res[i] = r

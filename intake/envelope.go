@@ -65,7 +65,7 @@ func ReadEnvelope(r io.Reader) (Envelope, error) {
 func Validate(env Envelope) error {
 	if len(env.Recipients) == 0 {
 		// qmail-queue would queue a message that qmail-send can only throw
-		// away; qsend refuses it instead (README, deviations).
+		// away; qsend refuses it instead (docs/qmail.md, deliberate differences).
 		return Errorf(ExitEnvelope, "envelope has no recipients")
 	}
 	for _, a := range append([]string{env.Sender}, env.Recipients...) {

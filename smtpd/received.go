@@ -61,8 +61,8 @@ func (s *session) received(now time.Time) string {
 // protocol is the Received line's "with" clause:
 //   - SMTP in plain text (qmail-smtpd.c);
 //   - ESMTPS (<cipher> encrypted) under TLS, and on a continuation line
-//     (cert <email>) for a certificate-relay client (§2.2, §2.3, qmail-tls
-//     20070408 and later);
+//     (cert <email>) for a certificate-relay client (qmail-tls qmail-smtpd.c
+//     tls_verify(), qmail-tls 20070408 and later);
 //   - ESMTPA, or ESMTPSA (<cipher> encrypted, authenticated) under TLS,
 //     after AUTH, as the qmail AUTH patches combined with qmail-tls write
 //     it (RFC 3848 names).

@@ -25,7 +25,7 @@ func trimTrailing(b []byte) []byte {
 // ParseFirst returns the first line of data as a single-value file holds it
 // (control.c control_readline(), qmail-control.5). An empty file gives
 // an empty line 1, as in qmail, where an empty first line of doublebounceto
-// means an empty local part (§3.6).
+// means an empty local part (qmail-send.8).
 func ParseFirst(path string, data []byte) Line {
 	if i := bytes.IndexByte(data, '\n'); i >= 0 {
 		data = data[:i]

@@ -20,7 +20,7 @@ func readFile(dir, name string) (path string, data []byte, ok bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		// Only a missing file is "absent"; qmail's control_readline returns
-		// 0 for error_noent and -1 (fatal) for everything else (§6.3). A
+		// 0 for error_noent and -1 (fatal) for everything else (control.c). A
 		// missing control directory is absent too.
 		if errors.Is(err, fs.ErrNotExist) {
 			return path, nil, false, nil

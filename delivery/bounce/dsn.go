@@ -59,7 +59,7 @@ func writeDSN(s Settings, a action, orig store.Message, rcpts []store.Recipient,
 	date := trace.Date(now)
 
 	var b strings.Builder
-	// qmail-queue's Received line, as on qmail's bounces (§4.1).
+	// qmail-queue's Received line, as on qmail's bounces (qmail-queue.c).
 	b.WriteString(trace.Received(pid, "for bounce", now))
 	b.WriteString("Date: " + date + "\n")
 	b.WriteString("From: " + envelope.QuoteLocal(s.BounceFrom) + "@" + host + "\n")

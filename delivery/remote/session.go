@@ -27,7 +27,7 @@ type tried struct {
 // Moving on to the next server after a connection failure, a failed
 // greeting or EHLO, a TLS failure, or a 421 is a deliberate difference from
 // qmail-remote, which gives up on the first server it connected to
-// (README).
+// (docs/qmail.md).
 func (t *Transport) tryServer(ctx context.Context, g *group, host string, addr netip.AddrPort, r route) tried {
 	ip := ipText(addr)
 	for fresh := false; len(g.pos) > 0; fresh = true {

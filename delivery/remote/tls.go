@@ -18,7 +18,7 @@ import (
 	"github.com/qsend/qsend/tls/policy"
 )
 
-// TLSOptions configure outbound TLS (README "Outbound TLS").
+// TLSOptions configure outbound TLS (docs/tls.md).
 type TLSOptions struct {
 	// Policy decides each attempt's TLS; nil means an engine without
 	// files or table: opportunistic TLS, nothing verified.

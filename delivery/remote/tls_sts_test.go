@@ -72,7 +72,7 @@ func (s *stsServer) dial(ctx context.Context, network, _ string) (net.Conn, erro
 // the policy lists are used, with a certificate that verifies from the
 // trusted roots, and anything else defers with the MTA-STS text; under
 // testing the message is delivered as without a policy and what would
-// have failed is logged (§5).
+// have failed is logged (RFC 8461 §5).
 func TestTLSMTASTS(t *testing.T) {
 	w := newTLSWorld(t)
 	other := certtest.NewCA(t, "other CA")

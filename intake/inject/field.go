@@ -116,7 +116,7 @@ func fieldName(h []byte) (string, bool) {
 // is a field with a broken name rather than the first line of a body
 // that has no empty line before it: its name is one word, but it holds
 // control characters or 8-bit bytes. qmail-inject takes such a line for
-// the body; qsend refuses the message instead (README, deviations), as a
+// the body; qsend refuses the message instead (docs/qmail.md, deliberate differences), as a
 // field name like that is never meant as text.
 func brokenField(h []byte) bool {
 	name, ok := fieldName(h)

@@ -110,8 +110,8 @@ func Inject(in Input, r io.Reader) (*Message, error) {
 	env := intake.Envelope{Sender: s.sender, Recipients: s.recipients()}
 	if !in.Options.Print && len(env.Recipients) == 0 {
 		// qmail-inject hands such a message to qmail-queue, and qmail-send
-		// drops it; qsend refuses it before anything is queued (README,
-		// deviations).
+		// drops it; qsend refuses it before anything is queued (docs/qmail.md,
+		// deliberate differences).
 		return nil, fatal(ExitPermanent, "no recipients")
 	}
 	return &Message{

@@ -138,7 +138,7 @@ func (b *Built) lists(cfg *config.Config, o *smtpd.Options) error {
 // rcpthosts builds the set of rcpthosts and morercpthosts, with
 // morercpthosts.cdb when it exists, as qmail-smtpd consults it only when
 // rcpthosts exists (rcpthosts.c rcpthosts_init()). Without rcpthosts the set
-// stays nil: smtpd then accepts only local domains (README deviation).
+// stays nil: smtpd then accepts only local domains (docs/qmail.md, deliberate differences).
 func (b *Built) rcpthosts(cfg *config.Config, o *smtpd.Options) error {
 	if cfg.RcptHosts == nil {
 		return nil

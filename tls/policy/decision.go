@@ -89,7 +89,7 @@ func (d Decision) Required() bool {
 // none (qmail-tls qmail-remote.c ehlo()), sending it harms nothing and lets
 // servers with several certificates pick the right one. The client
 // certificate (control/clientcert.pem) is offered when the server asks;
-// a missing or broken file sends none, as in qmail-tls (§1.7). TLS 1.3
+// a missing or broken file sends none, as in qmail-tls (qmail-remote.c tls_init()). TLS 1.3
 // suites are not configurable in Go, so Rule.Ciphers governs TLS 1.2 and
 // older only.
 func (d Decision) ClientConfig(serverName string) *tls.Config {

@@ -26,9 +26,9 @@ import (
 	"github.com/qsend/qsend/delivery/remote"
 	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/delivery/smtpclient"
-	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/trace"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/smtpd"
 	"github.com/qsend/qsend/smtpd/setup"
@@ -60,7 +60,7 @@ type Daemon struct {
 	store    *store.Store
 	sched    *delivery.Scheduler
 	admins   atomic.Pointer[admins]
-	invokers intake.Invokers
+	invokers trace.Invokers
 	imports  chan chan struct{}
 	derived  derived
 	remote   *remote.Transport
@@ -71,6 +71,7 @@ type Daemon struct {
 	smtpRetired   []*setup.Built
 	smtpListeners []smtpListener
 	metrics       net.Listener // nil when metrics.listen is empty
+	damaged       int          // problems the start-up check found in the queue file
 }
 
 // derived is what the daemon builds from the configuration and that can
@@ -134,7 +135,7 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		log:      log,
 		level:    level,
 		layout:   ctl.LayoutOf(cfg.StateDir),
-		invokers: intake.LookupInvokers(),
+		invokers: trace.LookupInvokers(),
 		imports:  make(chan chan struct{}),
 	}
 	var err error
@@ -155,6 +156,7 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		return err
 	}
 	defer d.store.Close()
+	d.damaged = d.checkStore()
 	// Signals are caught from before the control socket exists: whoever
 	// sees the socket may signal the daemon.
 	sigs := make(chan os.Signal, 4)
@@ -493,7 +495,7 @@ func (d *Daemon) watchTrigger(f *os.File) {
 // received is the Received line for a message submitted by uid's process
 // pid at t (qmail-queue.c).
 func (d *Daemon) received(pid, uid int, t time.Time) string {
-	return intake.Received(pid, d.invokers.Words(uid), t)
+	return trace.Received(pid, d.invokers.Words(uid), t)
 }
 
 func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

@@ -1,4 +1,4 @@
-package daemon
+package daemon_test
 
 import (
 	"context"
@@ -16,92 +16,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsend/qsend/config"
+	"github.com/qsend/qsend/daemon/daemontest"
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/envelope"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/store"
 )
 
-// testDaemon runs the daemon in this process on a fresh state_dir and
-// stops it when the test ends.
-func testDaemon(tb testing.TB) ctl.Layout {
-	tb.Helper()
-	return testDaemonWith(tb, nil)
-}
-
-// testDaemonWith is testDaemon with a change to the configuration.
-func testDaemonWith(tb testing.TB, mod func(*config.Config)) ctl.Layout {
-	tb.Helper()
-	dir := tb.TempDir()
-	cfg := &config.Config{
-		StateDir:          dir,
-		LogFormat:         "text",
-		StoreBatchDelay:   time.Millisecond,
-		ConcurrencyRemote: 0, // held: these tests measure intake, not delivery
-		LocalTransport:    "maildir",
-		LocalMaildir:      dir + "/mail/{user}/Maildir/", // never a real home
-		ConcurrencyLocal:  10,
-		DNSResolvers:      []string{"127.0.0.1:9"}, // never the machine's resolver
-		RemotePort:        25,
-		HeloHost:          "test.example",
-		TimeoutConnect:    time.Second,
-		TimeoutRemote:     time.Second,
-		QueueLifetime:     7 * 24 * time.Hour,
-		Me:                "test.example",
-		BounceFrom:        "MAILER-DAEMON",
-		BounceHost:        "test.example",
-		DoubleBounceTo:    "postmaster",
-		DoubleBounceHost:  "test.example",
-	}
-	if mod != nil {
-		mod(cfg)
-	}
-	level := new(slog.LevelVar)
-	level.Set(slog.LevelWarn)
-	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, config.Options{}, log, level) }()
-	exited := false
-	tb.Cleanup(func() {
-		cancel()
-		if exited {
-			return
-		}
-		if err := <-done; err != nil {
-			tb.Errorf("daemon: %v", err)
-		}
-	})
-	l := ctl.LayoutOf(dir)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("unix", l.Socket)
-		if err == nil {
-			c.Close()
-			return l
-		}
-		select {
-		case err := <-done:
-			exited = true
-			tb.Fatalf("daemon exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("no control socket: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestSubmitAndList(t *testing.T) {
-	l := testDaemon(t)
+	l := daemontest.Start(t, nil).Layout
 	c := ctl.NewClient(l.Socket)
 	ctx := context.Background()
 	body := "Subject: hi\n\n" + strings.Repeat("x", 600<<10) + "\n" // spills to tmp/
-	id, err := c.Submit(ctx, 42, strings.NewReader(body), func() (ctl.Envelope, error) {
-		return ctl.Envelope{Sender: "a@example.org", Recipients: []string{"b@example.net"}}, nil
+	id, err := c.Submit(ctx, 42, strings.NewReader(body), func() (envelope.Envelope, error) {
+		return envelope.Envelope{Sender: "a@example.org", Recipients: []string{"b@example.net"}}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -129,15 +57,15 @@ func TestSubmitAndList(t *testing.T) {
 	}
 
 	// An aborted submission queues nothing.
-	_, err = c.Submit(ctx, 42, strings.NewReader("x"), func() (ctl.Envelope, error) {
-		return ctl.Envelope{}, fmt.Errorf("no envelope")
+	_, err = c.Submit(ctx, 42, strings.NewReader("x"), func() (envelope.Envelope, error) {
+		return envelope.Envelope{}, fmt.Errorf("no envelope")
 	})
 	if err == nil || err.Error() != "no envelope" {
 		t.Fatalf("aborted submission: %v", err)
 	}
 	// An envelope the daemon refuses: exit code 11 travels back.
-	_, err = c.Submit(ctx, 42, strings.NewReader("x"), func() (ctl.Envelope, error) {
-		return ctl.Envelope{Sender: strings.Repeat("a", 2000), Recipients: []string{"b@c"}}, nil
+	_, err = c.Submit(ctx, 42, strings.NewReader("x"), func() (envelope.Envelope, error) {
+		return envelope.Envelope{Sender: strings.Repeat("a", 2000), Recipients: []string{"b@c"}}, nil
 	})
 	var re *ctl.RemoteError
 	if !errors.As(err, &re) || re.Code != 11 {
@@ -156,10 +84,10 @@ func TestSubmitAndList(t *testing.T) {
 // control socket with 50 concurrent writers of 2 KB messages, each on its
 // own connection, as 50 qmail-queue processes would be.
 func BenchmarkSubmitSocket(b *testing.B) {
-	l := testDaemon(b)
+	l := daemontest.Start(b, nil).Layout
 	c := ctl.NewClient(l.Socket)
 	body := "Subject: bench\n\n" + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", 32)
-	env := ctl.Envelope{Sender: "bench@example.org", Recipients: []string{"sink@example.net"}}
+	env := envelope.Envelope{Sender: "bench@example.org", Recipients: []string{"sink@example.net"}}
 	const writers = 50
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -171,7 +99,7 @@ func BenchmarkSubmitSocket(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(b.N) {
-				_, err := c.Submit(context.Background(), 1, strings.NewReader(body), func() (ctl.Envelope, error) { return env, nil })
+				_, err := c.Submit(context.Background(), 1, strings.NewReader(body), func() (envelope.Envelope, error) { return env, nil })
 				if err != nil {
 					b.Error(err)
 					return
@@ -185,16 +113,11 @@ func BenchmarkSubmitSocket(b *testing.B) {
 }
 
 func TestMetrics(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	l := testDaemonWith(t, func(c *config.Config) { c.MetricsListen = addr })
+	addr := testlib.FreeAddr(t)
+	l := daemontest.Start(t, map[string]string{"metrics.listen": addr}).Layout
 	c := ctl.NewClient(l.Socket)
-	if _, err := c.Submit(context.Background(), 1, strings.NewReader("Subject: m\n\nx\n"), func() (ctl.Envelope, error) {
-		return ctl.Envelope{Sender: "a@example.org", Recipients: []string{"b@example.net"}}, nil
+	if _, err := c.Submit(context.Background(), 1, strings.NewReader("Subject: m\n\nx\n"), func() (envelope.Envelope, error) {
+		return envelope.Envelope{Sender: "a@example.org", Recipients: []string{"b@example.net"}}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}

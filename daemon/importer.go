@@ -9,6 +9,7 @@ import (
 
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
+	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/store"
 )
 
@@ -113,7 +114,7 @@ func (d *Daemon) importFile(ctx context.Context, name string) error {
 		return err
 	}
 	defer f.Close()
-	env := intake.Envelope{Sender: f.Entry.Sender, Recipients: f.Entry.Recipients}
+	env := envelope.Envelope{Sender: f.Entry.Sender, Recipients: f.Entry.Recipients}
 	if err := intake.Validate(env); err != nil {
 		f.Close()
 		d.log.Warn("maildrop file has an invalid envelope; moved aside", "file", name, "to", l.Corrupt, "err", err)

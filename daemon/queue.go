@@ -25,7 +25,7 @@ func Stat(st *store.Store, l ctl.Layout) (ctl.Stat, error) {
 	if err != nil && !errors.Is(err, io.EOF) && !isNotExist(err) {
 		return ctl.Stat{}, err
 	}
-	return ctl.Stat{Messages: s.Messages, Unprocessed: len(names), Store: s}, nil
+	return ctl.Stat{Messages: s.Messages, Unprocessed: len(names), Store: ctl.StatsOf(s)}, nil
 }
 
 // Show returns a message's metadata and its header section, for
@@ -44,7 +44,7 @@ func Show(st *store.Store, id store.ID) (ctl.Shown, error) {
 	if err != nil {
 		return ctl.Shown{}, err
 	}
-	return ctl.Shown{Message: m, Header: h}, nil
+	return ctl.Shown{Message: ctl.MessageOf(m), Header: h}, nil
 }
 
 // readHeader returns the header section of a message: everything before

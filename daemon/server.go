@@ -130,7 +130,7 @@ func (d *Daemon) submit(ctx context.Context, c *net.UnixConn, r *bufio.Reader, p
 	if err := json.Unmarshal(dr.EndPayload, &env); err != nil {
 		return fail(intake.ExitEnvelope, "malformed envelope: %v", err)
 	}
-	if err := intake.Validate(env); err != nil {
+	if err := intake.Validate(env.Envelope()); err != nil {
 		return fail(intake.ExitCode(err), "%v", err)
 	}
 	now := time.Now()
@@ -171,8 +171,8 @@ func (dr *deadlineReader) Read(p []byte) (int, error) {
 func (d *Daemon) admin(ctx context.Context, req ctl.Request, w *bufio.Writer) ctl.Response {
 	switch req.Op {
 	case ctl.OpList:
-		err := d.store.Walk(func(m store.Message) error {
-			return ctl.WriteJSON(w, ctl.FrameRecord, m)
+		err := d.walkQueue(func(m store.Message) error {
+			return ctl.WriteJSON(w, ctl.FrameRecord, ctl.MessageOf(m))
 		})
 		if err != nil {
 			return ctl.Response{Error: err.Error()}

@@ -12,6 +12,8 @@ import (
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/qq"
+	"github.com/qsend/qsend/internal/envelope"
+	"github.com/qsend/qsend/internal/trace"
 	"github.com/qsend/qsend/smtpd"
 	"github.com/qsend/qsend/smtpd/setup"
 	"github.com/qsend/qsend/store"
@@ -46,7 +48,7 @@ func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
 func (d *Daemon) smtpOptions(cfg *config.Config) (*setup.Built, error) {
 	var q smtpd.Queue = storeQueue{d}
 	if cfg.SMTPDQmailQueue != "" {
-		q = qq.Queue{Program: cfg.SMTPDQmailQueue, Dir: filepath.Dir(cfg.ControlDir), Layout: d.layout, PID: os.Getpid()}
+		q = smtpd.EnvelopeOnly(qq.Queue{Program: cfg.SMTPDQmailQueue, Dir: filepath.Dir(cfg.ControlDir), Layout: d.layout, PID: os.Getpid()})
 	}
 	return setup.Options(cfg, q, d.log)
 }
@@ -82,19 +84,19 @@ func (d *Daemon) reconfigureSMTP(built *setup.Built) error {
 // (qmail-queue.c: "invoked from network").
 type storeQueue struct{ d *Daemon }
 
-func (q storeQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {
+func (q storeQueue) Enqueue(ctx context.Context, env envelope.Envelope, o smtpd.Origin, body io.Reader) error {
 	if err := intake.Validate(env); err != nil {
 		return err
 	}
 	now := time.Now()
 	pid := os.Getpid()
 	in := store.Intake{Protocol: "smtp", UID: -1, PID: pid}
-	if o, ok := smtpd.OriginFrom(ctx); ok {
+	if o != (smtpd.Origin{}) {
 		// queue show tells where the message came from.
 		in.Protocol, in.ClientAddr, in.HELO, in.TLS, in.Auth = o.Protocol, o.ClientAddr, o.HELO, o.TLS, o.Auth
 	}
 	msg := store.NewMessage{Sender: env.Sender, Recipients: env.Recipients, Born: now, Intake: in}
-	_, err := q.d.enqueue(ctx, msg, intake.Received(pid, "from network", now), body)
+	_, err := q.d.enqueue(ctx, msg, trace.Received(pid, "from network", now), body)
 	if err != nil {
 		return intake.Errorf(queueExit(err), "queueing the message: %v", err)
 	}

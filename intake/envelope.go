@@ -11,7 +11,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // MaxAddrLen is the longest envelope address qmail-queue accepts, including
@@ -19,22 +19,19 @@ import (
 // 1003 bytes including terminator).
 const MaxAddrLen = 1003
 
-// Envelope is a message's envelope sender and recipients.
-type Envelope = ctl.Envelope
-
 // ReadEnvelope parses qmail-queue's envelope from r: `F<sender>\0`, then
 // `T<recipient>\0` repeated, then one more `\0` (qmail-queue.8, envelope).
 // Errors are *Error values carrying qmail-queue's exit code: 91 for a record
 // that does not start with F or T, 11 for an address too long, 54 for a read
 // error or an envelope that ends before its final NUL.
-func ReadEnvelope(r io.Reader) (Envelope, error) {
+func ReadEnvelope(r io.Reader) (envelope.Envelope, error) {
 	br := bufio.NewReaderSize(r, 4096)
-	var env Envelope
+	var env envelope.Envelope
 	first := true
 	for {
 		c, err := br.ReadByte()
 		if err != nil {
-			return Envelope{}, readError("envelope ended before its final NUL", err)
+			return envelope.Envelope{}, readError("envelope ended before its final NUL", err)
 		}
 		if c == 0 && !first {
 			break // the empty record that ends the envelope
@@ -44,11 +41,11 @@ func ReadEnvelope(r io.Reader) (Envelope, error) {
 			want = 'F'
 		}
 		if c != want {
-			return Envelope{}, Errorf(ExitEnvelope, "envelope record starts with %q, expected %q", c, want)
+			return envelope.Envelope{}, Errorf(ExitEnvelope, "envelope record starts with %q, expected %q", c, want)
 		}
 		addr, err := readAddr(br)
 		if err != nil {
-			return Envelope{}, err
+			return envelope.Envelope{}, err
 		}
 		if first {
 			env.Sender = addr
@@ -62,7 +59,7 @@ func ReadEnvelope(r io.Reader) (Envelope, error) {
 
 // Validate checks an envelope that did not come through ReadEnvelope (a
 // maildrop trailer, a socket submission) by the same rules.
-func Validate(env Envelope) error {
+func Validate(env envelope.Envelope) error {
 	if len(env.Recipients) == 0 {
 		// qmail-queue would queue a message that qmail-send can only throw
 		// away; qsend refuses it instead (docs/qmail.md, deliberate differences).
@@ -107,7 +104,7 @@ func readError(what string, err error) error {
 }
 
 // AppendEnvelope appends env in qmail-queue's format to b.
-func AppendEnvelope(b []byte, env Envelope) []byte {
+func AppendEnvelope(b []byte, env envelope.Envelope) []byte {
 	b = append(b, 'F')
 	b = append(b, env.Sender...)
 	b = append(b, 0)

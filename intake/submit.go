@@ -10,6 +10,7 @@ import (
 
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // Receipt says where a submitted message went.
@@ -19,19 +20,19 @@ type Receipt struct {
 }
 
 // Submit puts a message into the queue and returns once it is durable. It
-// reads the message from body and only then calls envelope, as qmail-queue
+// reads the message from body and only then calls getEnv, as qmail-queue
 // reads fd 0 before fd 1. It uses the daemon's control socket; when nothing
 // listens there, or the caller may not use it, it writes the maildrop
 // instead (the daemon imports it when it starts or is triggered). Errors are
 // *Error values with qmail-queue's exit code.
-func Submit(ctx context.Context, p ctl.Layout, pid int, body io.Reader, envelope func() (Envelope, error)) (Receipt, error) {
-	id, err := ctl.NewClient(p.Socket).Submit(ctx, pid, body, envelope)
+func Submit(ctx context.Context, p ctl.Layout, pid int, body io.Reader, getEnv func() (envelope.Envelope, error)) (Receipt, error) {
+	id, err := ctl.NewClient(p.Socket).Submit(ctx, pid, body, getEnv)
 	if err == nil {
 		return Receipt{ID: id.String()}, nil
 	}
 	if errors.Is(err, ctl.ErrNoDaemon) || errors.Is(err, ctl.ErrNoAccess) {
 		// Nothing was read from body yet: the maildrop gets all of it.
-		return submitMaildrop(p, pid, body, envelope)
+		return submitMaildrop(p, pid, body, getEnv)
 	}
 	return Receipt{}, classify(err)
 }
@@ -73,10 +74,10 @@ func (t *readTracker) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func submitMaildrop(p ctl.Layout, pid int, body io.Reader, envelope func() (Envelope, error)) (Receipt, error) {
+func submitMaildrop(p ctl.Layout, pid int, body io.Reader, getEnv func() (envelope.Envelope, error)) (Receipt, error) {
 	rt := &readTracker{r: body}
 	name, err := maildrop.Write(p.Maildrop, rt, func() (maildrop.Entry, error) {
-		env, err := envelope()
+		env, err := getEnv()
 		return maildrop.Entry{PID: pid, Sender: env.Sender, Recipients: env.Recipients}, err
 	})
 	if err != nil {

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // discardQueue accepts everything without storing it: the server alone.
 type discardQueue struct{}
 
-func (discardQueue) Enqueue(_ context.Context, _ intake.Envelope, body io.Reader) error {
+func (discardQueue) Enqueue(_ context.Context, _ envelope.Envelope, _ Origin, body io.Reader) error {
 	_, err := io.Copy(io.Discard, body)
 	return err
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // maxAddrLen is the longest address qmail-smtpd's addrparse accepts
@@ -119,9 +121,9 @@ func parseAddr(arg string, localIP netip.Addr, localIPHost string) (address, boo
 			return a, false
 		}
 	}
-	if at := strings.LastIndexByte(a.addr, '@'); at >= 0 && strings.HasPrefix(a.addr[at+1:], "[") {
-		if ip, ok := addrLiteral(a.addr[at+1:]); ok && localIP.IsValid() && ip == localIP {
-			a.addr = a.addr[:at+1] + localIPHost
+	if local, domain, ok := envelope.Split(a.addr); ok && strings.HasPrefix(domain, "[") {
+		if ip, ok := addrLiteral(domain); ok && localIP.IsValid() && ip == localIP {
+			a.addr = local + "@" + localIPHost
 		} else {
 			a.literal = true
 		}

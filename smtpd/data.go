@@ -1,11 +1,11 @@
 package smtpd
 
 import (
-	"context"
 	"errors"
 	"strconv"
 
 	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // maxHops is qmail-smtpd's MAXHOPS (qmail-smtpd.c blast()).
@@ -31,16 +31,15 @@ func (s *session) dataCmd() {
 		s.reply(replyRcptFirst)
 		return
 	}
-	env := intake.Envelope{Sender: s.sender, Recipients: s.rcpts}
+	env := envelope.Envelope{Sender: s.sender, Recipients: s.rcpts}
 	s.resetTx() // qmail: seenmail = 0
 	s.reply(replyGoAhead)
 
-	ctx := context.WithValue(s.ctx, originKey{}, s.origin())
 	buf := s.spoolBuf
 	if buf == nil {
 		buf = s.srv.getSpool()
 	}
-	sp := newSpool(ctx, s.o.Queue, env, s.received(s.o.Now()), buf)
+	sp := newSpool(s.ctx, s.o.Queue, env, s.origin(), s.received(s.o.Now()), buf)
 	defer func() { s.spoolBuf = s.srv.keepSpool(sp.release()) }()
 	res, err := s.readBody(sp)
 	if err != nil {
@@ -150,6 +149,6 @@ func queueReply(err error) string {
 	return "451 " + text
 }
 
-func (s *session) logRefused(env intake.Envelope, res bodyResult, why string) {
+func (s *session) logRefused(env envelope.Envelope, res bodyResult, why string) {
 	s.log.Info("smtpd: message refused", "from", env.Sender, "rcpts", env.Recipients, "size", res.size, "hops", res.hops, "why", why)
 }

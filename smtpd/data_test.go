@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/tls/ciphers"
 )
 
@@ -299,10 +300,9 @@ type originQueue struct {
 	got chan Origin
 }
 
-func (q originQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {
-	o, _ := OriginFrom(ctx)
+func (q originQueue) Enqueue(ctx context.Context, env envelope.Envelope, o Origin, body io.Reader) error {
 	q.got <- o
-	return q.discardQueue.Enqueue(ctx, env, body)
+	return q.discardQueue.Enqueue(ctx, env, o, body)
 }
 
 func TestOrigin(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/certfile/certtest"
 	"github.com/qsend/qsend/tls/certrelay"
@@ -45,7 +45,7 @@ func newStoreQueue(t testing.TB) *storeQueue {
 	return &storeQueue{st: st}
 }
 
-func (q *storeQueue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {
+func (q *storeQueue) Enqueue(ctx context.Context, env envelope.Envelope, _ Origin, body io.Reader) error {
 	m, err := q.st.EnqueueMessage(ctx, store.NewMessage{
 		Sender:     env.Sender,
 		Recipients: env.Recipients,
@@ -99,7 +99,7 @@ func (q *storeQueue) messages(t testing.TB) []queued {
 // failQueue answers every message with err, after reading the body.
 type failQueue struct{ err error }
 
-func (q failQueue) Enqueue(_ context.Context, _ intake.Envelope, body io.Reader) error {
+func (q failQueue) Enqueue(_ context.Context, _ envelope.Envelope, _ Origin, body io.Reader) error {
 	io.Copy(io.Discard, body)
 	return q.err
 }
@@ -164,6 +164,9 @@ type serverConfig struct {
 	// clear is for loopback only), with rcpthosts set so that loopback
 	// does not relay by default.
 	loopback bool
+	// remote, when set, gives the client's address from the one it
+	// connected from, instead of one address for all.
+	remote func(from netip.Addr) netip.Addr
 }
 
 func startServer(t testing.TB, cfg serverConfig) *testServer {
@@ -192,7 +195,11 @@ func startServer(t testing.TB, cfg serverConfig) *testServer {
 		}
 	}
 	o.Rules = func(_ context.Context, c *Conn) error {
+		from := c.RemoteIP
 		c.RemoteIP = client
+		if cfg.remote != nil {
+			c.RemoteIP = cfg.remote(from)
+		}
 		if cfg.rules != nil {
 			cfg.rules(c)
 		}

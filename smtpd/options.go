@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/tls/ciphers"
 )
 
@@ -25,8 +25,8 @@ type Queue interface {
 	// the queue adds qmail-queue's own Received line in front. When
 	// reading body fails, Enqueue must store nothing and return an error.
 	// An *intake.Error reports a qmail-queue exit code; any other error is
-	// temporary. OriginFrom(ctx) describes the client.
-	Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error
+	// temporary. origin describes the client the message came from.
+	Enqueue(ctx context.Context, env envelope.Envelope, origin Origin, body io.Reader) error
 }
 
 // Matcher is one of the qregex lists (badmailfrom, badrcptto, badhelo and
@@ -144,6 +144,10 @@ type Options struct {
 	MaxAuthFailures int
 	// AuthFailWindow is the window for MaxAuthFailures (default 15 min).
 	AuthFailWindow time.Duration
+	// MaxAuthConcurrent bounds the AUTH attempts of one client address
+	// (or IPv6 /64) being checked at once (default 2, see
+	// auth.LimiterOptions.MaxConcurrent); more get 454 (RFC 4954 §6).
+	MaxAuthConcurrent int
 
 	// BareLF is "reject" (the default: qmail's 451 and close) or
 	// "normalize" (a bare LF ends a line, as Postfix's normalize).
@@ -165,6 +169,30 @@ type Options struct {
 	// MaxPerClient bounds the sessions of one client address, or one
 	// IPv6 /64 (default 50).
 	MaxPerClient int
+	// RelayReserve is the share of MaxConnections kept for clients that
+	// may relay when they connect (RELAYCLIENT, loopback): other clients
+	// are refused, or displace an idle session, once they hold the rest
+	// (default 0.1; negative: none).
+	RelayReserve float64
+	// BusyIdleTimeout is how long a session of a client that may not
+	// relay may wait for the client once the connection limit is
+	// reached: a new connection then displaces the session that has
+	// waited longest beyond it (default 10 s, the smtpd_timeout Postfix
+	// applies under stress; negative: a full server refuses newcomers).
+	BusyIdleTimeout time.Duration
+	// SessionTimeout bounds a whole session (default 1 hour; negative:
+	// no bound). Postfix has no such total; its smtpd_timeout bounds each
+	// command, as Timeout does here.
+	SessionTimeout time.Duration
+	// MinDataRate is the rate in bytes per second DATA must keep up after
+	// DataGrace (default 500, Postfix's smtpd_min_data_rate; negative: no
+	// rate): by any instant the client must have sent
+	// MinDataRate × (time since DATA − DataGrace) bytes.
+	MinDataRate int64
+	// DataGrace is the time DATA has before MinDataRate applies (default
+	// 300 s, Postfix's smtpd_timeout, which its smtpd_per_request_deadline
+	// extends by the data received).
+	DataGrace time.Duration
 	// Rules, when set, is called by Serve for each accepted connection
 	// before its session starts, to fill in per-client settings as
 	// tcpserver's rules do (relay, databytes, ciphers, remote host name).
@@ -191,6 +219,12 @@ const (
 	defaultAuthFailWindow  = 15 * time.Minute
 	defaultMaxConnections  = 1000
 	defaultMaxPerClient    = 50
+	defaultAuthConcurrent  = 2
+	defaultRelayReserve    = 0.1
+	defaultBusyIdle        = 10 * time.Second // Postfix: smtpd_timeout under stress
+	defaultSessionTimeout  = time.Hour
+	defaultMinDataRate     = 500               // Postfix: smtpd_min_data_rate
+	defaultDataGrace       = 300 * time.Second // Postfix: smtpd_timeout
 )
 
 // withDefaults checks o and fills in its defaults.
@@ -238,6 +272,12 @@ func (o Options) withDefaults() (Options, error) {
 	o.AuthFailWindow = orDefault(o.AuthFailWindow, defaultAuthFailWindow)
 	o.MaxConnections = orDefault(o.MaxConnections, defaultMaxConnections)
 	o.MaxPerClient = orDefault(o.MaxPerClient, defaultMaxPerClient)
+	o.MaxAuthConcurrent = orDefault(o.MaxAuthConcurrent, defaultAuthConcurrent)
+	o.RelayReserve = orDefault(o.RelayReserve, defaultRelayReserve)
+	o.BusyIdleTimeout = orDefault(o.BusyIdleTimeout, defaultBusyIdle)
+	o.SessionTimeout = orDefault(o.SessionTimeout, defaultSessionTimeout)
+	o.MinDataRate = orDefault(o.MinDataRate, defaultMinDataRate)
+	o.DataGrace = orDefault(o.DataGrace, defaultDataGrace)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -253,7 +293,7 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-func orDefault[T int | int64 | time.Duration](v, def T) T {
+func orDefault[T int | int64 | float64 | time.Duration](v, def T) T {
 	if v == 0 {
 		return def
 	}

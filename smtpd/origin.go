@@ -1,10 +1,15 @@
 package smtpd
 
-import "context"
+import (
+	"context"
+	"io"
+
+	"github.com/qsend/qsend/internal/envelope"
+)
 
 // Origin is what a session knows about the client a message came from,
-// for the queue's records (the store's Intake fields). Queue.Enqueue finds
-// it in its context with OriginFrom.
+// for the queue's records (the store's Intake fields). Queue.Enqueue gets
+// it with each message.
 type Origin struct {
 	// Protocol is "smtp", "esmtpa" (after AUTH), "esmtps" (under TLS) or
 	// "esmtpsa" (both), RFC 3848's names in lower case.
@@ -15,13 +20,20 @@ type Origin struct {
 	Auth       string // the AUTH user, or the relay certificate's address
 }
 
-type originKey struct{}
+// EnvelopeQueue stores a message with its envelope only, as qmail-queue
+// does (qmail-queue.8: the message on fd 0, the envelope on fd 1).
+type EnvelopeQueue interface {
+	Enqueue(ctx context.Context, env envelope.Envelope, body io.Reader) error
+}
 
-// OriginFrom returns the Origin a session put in the context it gave
-// Queue.Enqueue.
-func OriginFrom(ctx context.Context) (Origin, bool) {
-	o, ok := ctx.Value(originKey{}).(Origin)
-	return o, ok
+// EnvelopeOnly makes q a Queue that drops the origin: qmail-queue's
+// interface has no place for it.
+func EnvelopeOnly(q EnvelopeQueue) Queue { return envelopeOnly{q} }
+
+type envelopeOnly struct{ q EnvelopeQueue }
+
+func (e envelopeOnly) Enqueue(ctx context.Context, env envelope.Envelope, _ Origin, body io.Reader) error {
+	return e.q.Enqueue(ctx, env, body)
 }
 
 // origin describes the session's client now.

@@ -3,6 +3,8 @@ package smtpd
 import (
 	"slices"
 	"strings"
+
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // rcptAllowed reports whether a client that may not relay may send to
@@ -13,11 +15,11 @@ import (
 // (a deliberate deviation: qmail allows everything) the domain must be
 // one of Locals, exactly, as qmail-send matches locals.
 func (o *Options) rcptAllowed(addr string) bool {
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 {
+	_, domain, ok := envelope.Split(addr)
+	if !ok {
 		return true
 	}
-	domain := strings.ToLower(addr[at+1:])
+	domain = strings.ToLower(domain)
 	if o.Rcpthosts == nil {
 		return slices.Contains(o.Locals, domain)
 	}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/trace"
 )
 
 // received is qmail-smtpd's Received line (qmail-smtpd.c smtp_data(),
@@ -53,7 +53,7 @@ func (s *session) received(now time.Time) string {
 	b.WriteString(" with ")
 	b.WriteString(s.protocol())
 	b.WriteString("; ")
-	b.WriteString(intake.Date(now))
+	b.WriteString(trace.Date(now))
 	b.WriteString("\n")
 	return b.String()
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // spoolMemory is how much of a message is held in memory before it is
@@ -30,9 +30,10 @@ var (
 // streamed through a pipe to an Enqueue running in a goroutine that the
 // spool owns and always waits for (in finish or discard).
 type spool struct {
-	ctx context.Context
-	q   Queue
-	env intake.Envelope
+	ctx    context.Context
+	q      Queue
+	env    envelope.Envelope
+	origin Origin
 
 	buf    []byte
 	pw     *io.PipeWriter
@@ -41,10 +42,11 @@ type spool struct {
 	qerr   error      // the queue's error, when it returned early
 }
 
-// newSpool starts a message with first (the Received line), holding it
-// in buf, which the caller gets back from release for the next message.
-func newSpool(ctx context.Context, q Queue, env intake.Envelope, first string, buf []byte) *spool {
-	sp := &spool{ctx: ctx, q: q, env: env, buf: append(buf[:0], first...)}
+// newSpool starts a message from origin with first (the Received line),
+// holding it in buf, which the caller gets back from release for the next
+// message.
+func newSpool(ctx context.Context, q Queue, env envelope.Envelope, origin Origin, first string, buf []byte) *spool {
+	sp := &spool{ctx: ctx, q: q, env: env, origin: origin, buf: append(buf[:0], first...)}
 	return sp
 }
 
@@ -108,7 +110,7 @@ func (sp *spool) stream() {
 	sp.buf = nil
 	sp.pw, sp.done = pw, make(chan error, 1)
 	go func() {
-		err := sp.q.Enqueue(sp.ctx, sp.env, io.MultiReader(bytes.NewReader(held), pr))
+		err := sp.q.Enqueue(sp.ctx, sp.env, sp.origin, io.MultiReader(bytes.NewReader(held), pr))
 		pr.CloseWithError(errQueueReturned)
 		sp.done <- err
 	}()
@@ -138,7 +140,7 @@ func (sp *spool) finish() error {
 		return sp.qerr
 	}
 	if sp.pw == nil {
-		return sp.q.Enqueue(sp.ctx, sp.env, bytes.NewReader(sp.buf))
+		return sp.q.Enqueue(sp.ctx, sp.env, sp.origin, bytes.NewReader(sp.buf))
 	}
 	sp.pw.Close()
 	err := <-sp.done

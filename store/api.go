@@ -64,44 +64,44 @@ func (s RcptState) Final() bool { return s == Delivered || s == Failed }
 
 // Recipient is one envelope recipient with its own delivery state.
 type Recipient struct {
-	Addr        string    `json:"addr"`
-	State       RcptState `json:"state"`
-	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"next_attempt"` // when it is due; meaningful while not Final
-	LastAttempt time.Time `json:"last_attempt"` // zero if never attempted
-	LastResult  string    `json:"last_result"`  // text of the last attempt, qmail-remote style
+	Addr        string
+	State       RcptState
+	Attempts    int
+	NextAttempt time.Time // when it is due; meaningful while not Final
+	LastAttempt time.Time // zero if never attempted
+	LastResult  string    // text of the last attempt, qmail-remote style
 	// TLSPolicy says that the last attempt failed because the
 	// destination's TLS policy could not be met (Result.TLSPolicy).
-	TLSPolicy bool `json:"tls_policy,omitempty"`
+	TLSPolicy bool
 }
 
 // Intake records how a message entered the queue.
 type Intake struct {
-	Protocol   string `json:"protocol"`              // "qmail-queue", "maildrop", "bounce", "smtp", "esmtps", ...
-	UID        int    `json:"uid"`                   // submitter's uid (peer credentials or file owner); -1 unknown
-	PID        int    `json:"pid"`                   // submitting process ("qp" in qmail's log), 0 unknown
-	ClientAddr string `json:"client_addr,omitempty"` // remote IP for SMTP intake
-	HELO       string `json:"helo,omitempty"`
-	TLS        string `json:"tls,omitempty"`  // cipher description when received over TLS
-	Auth       string `json:"auth,omitempty"` // authenticated identity (SASL user or certificate address)
+	Protocol   string // "qmail-queue", "maildrop", "bounce", "smtp", "esmtps", ...
+	UID        int    // submitter's uid (peer credentials or file owner); -1 unknown
+	PID        int    // submitting process ("qp" in qmail's log), 0 unknown
+	ClientAddr string // remote IP for SMTP intake
+	HELO       string
+	TLS        string // cipher description when received over TLS
+	Auth       string // authenticated identity (SASL user or certificate address)
 }
 
 // Message is a queued message's metadata: everything but the body.
 type Message struct {
-	ID         ID          `json:"id"`
-	Sender     string      `json:"sender"` // envelope sender; "" is the null sender
-	Recipients []Recipient `json:"recipients"`
-	Born       time.Time   `json:"born"` // arrival; qmail's "birth" that drives the retry formula
-	Size       int64       `json:"size"` // body bytes as stored
-	Held       bool        `json:"held"`
-	Intake     Intake      `json:"intake"`
+	ID         ID
+	Sender     string // envelope sender; "" is the null sender
+	Recipients []Recipient
+	Born       time.Time // arrival; qmail's "birth" that drives the retry formula
+	Size       int64     // body bytes as stored
+	Held       bool
+	Intake     Intake
 	// Warned is set once a delay warning about the message was queued,
 	// so the sender gets at most one.
-	Warned bool `json:"warned"`
+	Warned bool
 	// EightBit says the body has a byte above 127, found while it was
 	// stored, so a delivery can ask for BODY=8BITMIME (RFC 6152) without
 	// reading the body first.
-	EightBit bool `json:"eight_bit"`
+	EightBit bool
 }
 
 // NewMessage is what Enqueue needs besides the body.

@@ -9,10 +9,10 @@ import (
 
 // Stats are the queue's counters, kept in the file so they cost O(1).
 type Stats struct {
-	Messages   int   `json:"messages"`
-	Held       int   `json:"held"`
-	Recipients int   `json:"recipients"` // not yet final
-	Bytes      int64 `json:"bytes"`      // body bytes of all messages
+	Messages   int
+	Held       int
+	Recipients int   // not yet final
+	Bytes      int64 // body bytes of all messages
 }
 
 // statsLen is the stored size of the counters: four big-endian int64.

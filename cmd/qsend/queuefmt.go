@@ -112,7 +112,7 @@ func writeStat(w io.Writer, s ctl.Stat) {
 
 // writeShow prints a message's envelope, per-recipient state and header.
 func writeShow(w io.Writer, sh ctl.Shown) {
-	m := sh.Message
+	m := sh.Message.Store()
 	fmt.Fprintf(w, "message:  %d\n", m.ID)
 	fmt.Fprintf(w, "arrival:  %s\n", m.Born.UTC().Format(qreadDate))
 	fmt.Fprintf(w, "size:     %d bytes\n", m.Size)

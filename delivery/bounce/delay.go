@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/qsend/qsend/delivery/rewrite"
+	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/store"
 )
 
@@ -23,7 +23,7 @@ func WarnDedupeKey(id store.ID) string { return "warn:" + id.String() }
 // null or "#@[]" (a bounce is not warned about, as it is not bounced to
 // its sender), or nothing waits.
 func ComposeDelay(s Settings, orig store.Message, waiting []store.Recipient, origBody io.Reader, now time.Time, pid int) (nm store.NewMessage, body io.Reader, ok bool) {
-	sender, _ := rewrite.VERPBase(orig.Sender)
+	sender, _ := envelope.VERPBase(orig.Sender)
 	if sender == "" || sender == DoubleBounceSender || len(waiting) == 0 {
 		return store.NewMessage{}, nil, false
 	}

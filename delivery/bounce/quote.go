@@ -3,7 +3,7 @@ package bounce
 import (
 	"strings"
 
-	"github.com/qsend/qsend/delivery/rewrite"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // quoteAddr quotes the local part of an address (everything before the
@@ -17,5 +17,5 @@ func quoteAddr(addr string) string {
 	if addr == "" {
 		return ""
 	}
-	return rewrite.QuoteAddr(strings.NewReplacer("\r", "_", "\n", "_").Replace(addr))
+	return envelope.QuoteAddr(strings.NewReplacer("\r", "_", "\n", "_").Replace(addr))
 }

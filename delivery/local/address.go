@@ -6,7 +6,7 @@ import (
 	"os/user"
 	"strings"
 
-	"github.com/qsend/qsend/delivery/rewrite"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // vars are the values of the placeholders for one recipient.
@@ -18,7 +18,7 @@ type vars struct {
 // newVars splits the rewritten address addr (see the package comment).
 func newVars(addr, sender string) *vars {
 	v := &vars{addr: addr, sender: sender}
-	v.local, v.domain = rewrite.Split(addr)
+	v.local, v.domain, _ = envelope.Split(addr)
 	v.domain = strings.ToLower(v.domain)
 	// qmail's user-ext split at conf-break '-', user lower-cased as
 	// qmail-getpw does (qmail-send.c rewrite() for the prepend that

@@ -6,8 +6,8 @@ import (
 	"net/netip"
 
 	"github.com/qsend/qsend/delivery"
-	"github.com/qsend/qsend/delivery/rewrite"
 	"github.com/qsend/qsend/delivery/smtpclient"
+	mailenv "github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/store"
 )
 
@@ -167,7 +167,7 @@ type envelope struct {
 func envelopes(job delivery.Job, pos []int) []envelope {
 	rcpt := func(p int) string { return job.Msg.Recipients[job.Rcpts[p]].Addr }
 	sender := job.Msg.Sender
-	if _, verp := rewrite.VERPBase(sender); !verp {
+	if _, verp := mailenv.VERPBase(sender); !verp {
 		e := envelope{sender: sender, pos: pos}
 		for _, p := range pos {
 			e.rcpts = append(e.rcpts, rcpt(p))
@@ -176,7 +176,7 @@ func envelopes(job delivery.Job, pos []int) []envelope {
 	}
 	out := make([]envelope, 0, len(pos))
 	for _, p := range pos {
-		out = append(out, envelope{sender: rewrite.VERPSender(sender, rcpt(p)), rcpts: []string{rcpt(p)}, pos: []int{p}})
+		out = append(out, envelope{sender: mailenv.VERPSender(sender, rcpt(p)), rcpts: []string{rcpt(p)}, pos: []int{p}})
 	}
 	return out
 }

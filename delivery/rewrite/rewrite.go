@@ -6,6 +6,8 @@ package rewrite
 import (
 	"fmt"
 	"strings"
+
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // Rules are the control files the rewrite reads.
@@ -67,7 +69,7 @@ func (r *Rules) Rewrite(addr string) (local bool, out string) {
 		}
 		addr = addr[:pct] + "@" + addr[pct+1:at]
 	}
-	_, domain := Split(addr)
+	_, domain, _ := envelope.Split(addr)
 	domain = strings.ToLower(domain)
 	if r.locals[domain] {
 		return true, addr

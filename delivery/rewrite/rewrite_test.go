@@ -59,16 +59,3 @@ func FuzzRewrite(f *testing.F) {
 		}
 	})
 }
-
-func TestVERPSender(t *testing.T) {
-	tests := []struct{ sender, rcpt, want string }{
-		{"owner-@lists.example-@[]", "box@remote.example", "owner-box=remote.example@lists.example"},
-		{"owner@lists.example", "box@remote.example", ""},
-		{"", "box@remote.example", ""},
-	}
-	for _, tt := range tests {
-		if got := VERPSender(tt.sender, tt.rcpt); got != tt.want {
-			t.Errorf("VERPSender(%q, %q) = %q, want %q", tt.sender, tt.rcpt, got, tt.want)
-		}
-	}
-}

@@ -12,14 +12,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/qsend/qsend/delivery/rewrite"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
+	"github.com/qsend/qsend/internal/trace"
 )
 
 // lineLen is the width qmail-inject folds rewritten address fields at
@@ -49,7 +49,7 @@ type Input struct {
 
 // Message is a message as qmail-inject queues or prints it.
 type Message struct {
-	Envelope intake.Envelope
+	Envelope envelope.Envelope
 	// Header is the header qmail-inject writes: with Options.Print it
 	// starts with "Return-Path: <sender>".
 	Header []byte
@@ -107,7 +107,7 @@ func Inject(in Input, r io.Reader) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := intake.Envelope{Sender: s.sender, Recipients: s.recipients()}
+	env := envelope.Envelope{Sender: s.sender, Recipients: s.recipients()}
 	if !in.Options.Print && len(env.Recipients) == 0 {
 		// qmail-inject hands such a message to qmail-queue, and qmail-send
 		// drops it; qsend refuses it before anything is queued (docs/qmail.md,
@@ -169,7 +169,7 @@ func (s *state) setup() error {
 		s.mailUser = u
 	}
 	s.userType = tAtom
-	if rewrite.NeedQuote(s.mailUser) {
+	if envelope.NeedQuote(s.mailUser) {
 		s.userType = tQuote
 	}
 	s.mailRUser = s.mailUser
@@ -206,7 +206,7 @@ func (s *state) setup() error {
 
 	o := s.in.Options
 	if o.SenderSet {
-		quoted := rewrite.QuoteAddr(o.Sender)
+		quoted := envelope.QuoteAddr(o.Sender)
 		ts, ok := tokenize(quoted)
 		if !ok {
 			return cantParse([]byte(quoted))
@@ -223,7 +223,7 @@ func (s *state) setup() error {
 	}
 	if strategy != RecipHeader {
 		for _, a := range o.Args {
-			ts, ok := tokenize(rewrite.QuoteAddr(a))
+			ts, ok := tokenize(envelope.QuoteAddr(a))
 			if !ok {
 				return fatal(ExitPermanent, "unable to parse address: %s", a)
 			}
@@ -424,10 +424,10 @@ func (s *state) finishHeader() ([]byte, error) {
 	}
 	var b bytes.Buffer
 	if s.in.Options.Print {
-		b.WriteString("Return-Path: <" + rewrite.QuoteAddr(s.sender) + ">\n")
+		b.WriteString("Return-Path: <" + envelope.QuoteAddr(s.sender) + ">\n")
 	}
 	now := s.in.Now.UTC()
-	date := "Date: " + intake.Date(now) + "\n"
+	date := "Date: " + trace.Date(now) + "\n"
 	msgID := fmt.Sprintf("Message-ID: <%d%02d%02d%02d%02d%02d.%d.qmail@%s>\n",
 		now.Year(), int(now.Month()), now.Day(), now.Hour(), now.Minute(), now.Second(), s.in.PID, s.in.Controls.IDHost)
 	if s.resent() {
@@ -530,7 +530,7 @@ func (s *state) mailFollowupTo(b *bytes.Buffer) {
 	}
 	b.WriteString("Mail-Followup-To: ")
 	for i := len(s.tocc) - 1; i >= 0; i-- {
-		b.WriteString(rewrite.QuoteAddr(s.tocc[i]))
+		b.WriteString(envelope.QuoteAddr(s.tocc[i]))
 		if i > 0 {
 			b.WriteString(",\n  ")
 		}

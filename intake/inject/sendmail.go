@@ -3,6 +3,8 @@ package inject
 import (
 	"maps"
 	"strings"
+
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // SendmailMode is what a sendmail command line asks for.
@@ -132,13 +134,13 @@ func useSender(env map[string]string, sender string) {
 	for _, n := range []string{"QMAILNAME", "MAILNAME", "NAME", "QMAILHOST", "MAILHOST"} {
 		delete(env, n)
 	}
-	at := strings.LastIndexByte(sender, '@')
-	if at < 0 {
+	local, host, ok := envelope.Split(sender)
+	if !ok {
 		env["QMAILUSER"] = sender
 		return
 	}
-	env["QMAILHOST"] = sender[at+1:]
-	env["QMAILUSER"] = sender[:at]
+	env["QMAILHOST"] = host
+	env["QMAILUSER"] = local
 }
 
 // smtpEnv sets what qmail's sendmail -bs gives qmail-smtpd when PROTO is

@@ -1,9 +1,10 @@
 package inject
 
 import (
-	"github.com/qsend/qsend/delivery/rewrite"
 	"strings"
 	"testing"
+
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 func TestTokenize(t *testing.T) {
@@ -87,8 +88,8 @@ func TestQuoteAddr(t *testing.T) {
 		{"no host", `"no host"`},
 	}
 	for _, tt := range tests {
-		if got := rewrite.QuoteAddr(tt.in); got != tt.want {
-			t.Errorf("rewrite.QuoteAddr(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := envelope.QuoteAddr(tt.in); got != tt.want {
+			t.Errorf("envelope.QuoteAddr(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // ErrCrashed is the cause of the *intake.Error returned when the QMAILQUEUE
@@ -53,15 +54,15 @@ type Receipt struct {
 // status; 120 when it cannot be started and 61 when its directory cannot
 // be entered (qmail.c's child); 81 with ErrCrashed when a signal killed it;
 // 54 when it exits 0 but did not read the whole message (qmail_close).
-func (q Queue) Put(ctx context.Context, env intake.Envelope, body io.Reader) (Receipt, error) {
+func (q Queue) Put(ctx context.Context, env envelope.Envelope, body io.Reader) (Receipt, error) {
 	if q.Program == "" {
-		r, err := intake.Submit(ctx, q.Layout, q.PID, body, func() (intake.Envelope, error) { return env, nil })
+		r, err := intake.Submit(ctx, q.Layout, q.PID, body, func() (envelope.Envelope, error) { return env, nil })
 		return Receipt{Receipt: r, PID: q.PID}, err
 	}
 	return q.run(ctx, env, body)
 }
 
-func (q Queue) run(ctx context.Context, env intake.Envelope, body io.Reader) (Receipt, error) {
+func (q Queue) run(ctx context.Context, env envelope.Envelope, body io.Reader) (Receipt, error) {
 	mr, mw, err := os.Pipe()
 	if err != nil {
 		return Receipt{}, &intake.Error{Code: intake.ExitNoMem, Msg: "making a pipe for qq: " + err.Error(), Err: err}
@@ -160,8 +161,8 @@ func Text(err error) (text string, permanent bool) {
 }
 
 // Enqueue is Put without the receipt, so that a Queue is the SMTP
-// server's queue (smtpd.Queue) as it is qmail-smtpd's.
-func (q Queue) Enqueue(ctx context.Context, env intake.Envelope, body io.Reader) error {
+// server's queue (through smtpd.EnvelopeOnly) as it is qmail-smtpd's.
+func (q Queue) Enqueue(ctx context.Context, env envelope.Envelope, body io.Reader) error {
 	_, err := q.Put(ctx, env, body)
 	return err
 }

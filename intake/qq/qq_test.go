@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qsend/qsend/config"
-	"github.com/qsend/qsend/daemon"
+	"github.com/qsend/qsend/daemon/daemontest"
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/intake/qq"
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/store"
 )
 
@@ -33,7 +33,7 @@ func script(t *testing.T, dir, name, body string) string {
 	return p
 }
 
-var testEnvelope = intake.Envelope{Sender: "s@example.org", Recipients: []string{"r1@example.net", "r2@example.com"}}
+var testEnvelope = envelope.Envelope{Sender: "s@example.org", Recipients: []string{"r1@example.net", "r2@example.com"}}
 
 func TestProgram(t *testing.T) {
 	dir := t.TempDir()
@@ -155,7 +155,7 @@ func TestMaildropMissing(t *testing.T) {
 }
 
 func TestDaemon(t *testing.T) {
-	l := startDaemon(t)
+	l := daemontest.Start(t, nil).Layout
 	body := "Subject: through the socket\n\nbody\n"
 	r, err := qq.Queue{Layout: l, PID: 4343}.Put(context.Background(), testEnvelope, strings.NewReader(body))
 	if err != nil {
@@ -176,55 +176,5 @@ func TestDaemon(t *testing.T) {
 	if sh.Message.Sender != testEnvelope.Sender || !slices.Equal(rcpts, testEnvelope.Recipients) ||
 		!strings.Contains(sh.Header, "Subject: through the socket") || !strings.Contains(sh.Header, " invoked by uid ") {
 		t.Fatalf("queued %+v\n%s", sh.Message, sh.Header)
-	}
-}
-
-// startDaemon runs the daemon in this process on a fresh state directory,
-// with delivery held, until the test ends.
-func startDaemon(t *testing.T) ctl.Layout {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := &config.Config{
-		StateDir:         dir,
-		LogFormat:        "text",
-		StoreBatchDelay:  time.Millisecond,
-		LocalTransport:   "maildir",
-		LocalMaildir:     dir + "/mail/{user}/Maildir/",
-		DNSResolvers:     []string{"127.0.0.1:9"},
-		RemotePort:       25,
-		HeloHost:         "test.example",
-		TimeoutConnect:   time.Second,
-		TimeoutRemote:    time.Second,
-		QueueLifetime:    7 * 24 * time.Hour,
-		Me:               "test.example",
-		BounceFrom:       "MAILER-DAEMON",
-		BounceHost:       "test.example",
-		DoubleBounceTo:   "postmaster",
-		DoubleBounceHost: "test.example",
-	}
-	level := new(slog.LevelVar)
-	level.Set(slog.LevelWarn)
-	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: level}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, cfg, config.Options{}, log, level) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	l := ctl.LayoutOf(dir)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.Dial("unix", l.Socket)
-		if err == nil {
-			c.Close()
-			return l
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no control socket: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/store"
 )
 
@@ -122,12 +123,12 @@ func (c *Client) do(ctx context.Context, req Request, rec func([]byte) error) (R
 	return k.response(rec)
 }
 
-// Submit sends a message: it connects, streams body, then calls envelope
+// Submit sends a message: it connects, streams body, then calls getEnv
 // (which may read the envelope only now, as qmail-queue reads fd 1 after
-// fd 0) and commits. If envelope fails the submission is aborted and its
+// fd 0) and commits. If getEnv fails the submission is aborted and its
 // error returned. A dial error wraps ErrNoDaemon or ErrNoAccess and means
 // nothing was read from body.
-func (c *Client) Submit(ctx context.Context, pid int, body io.Reader, envelope func() (Envelope, error)) (store.ID, error) {
+func (c *Client) Submit(ctx context.Context, pid int, body io.Reader, getEnv func() (envelope.Envelope, error)) (store.ID, error) {
 	k, err := c.dial(ctx)
 	if err != nil {
 		return 0, err
@@ -139,13 +140,13 @@ func (c *Client) Submit(ctx context.Context, pid int, body io.Reader, envelope f
 	if err := copyFrames(k.w, body); err != nil {
 		return 0, err
 	}
-	env, envErr := envelope()
+	env, envErr := getEnv()
 	if envErr != nil {
 		WriteFrame(k.w, FrameAbort, nil)
 		k.w.Flush()
 		return 0, envErr
 	}
-	if err := WriteJSON(k.w, FrameEnvelope, env); err != nil {
+	if err := WriteJSON(k.w, FrameEnvelope, EnvelopeOf(env)); err != nil {
 		return 0, err
 	}
 	if err := k.w.Flush(); err != nil {
@@ -198,11 +199,11 @@ func (c *Client) Import(ctx context.Context) error {
 // List calls fn for every queued message in id order.
 func (c *Client) List(ctx context.Context, fn func(store.Message) error) error {
 	_, err := c.do(ctx, Request{Op: OpList}, func(b []byte) error {
-		var m store.Message
+		var m Message
 		if err := json.Unmarshal(b, &m); err != nil {
 			return fmt.Errorf("%w: record: %v", ErrFrame, err)
 		}
-		return fn(m)
+		return fn(m.Store())
 	})
 	return err
 }

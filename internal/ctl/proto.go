@@ -25,25 +25,19 @@ type Request struct {
 	PID int        `json:"pid,omitempty"` // submit: the submitting process, for the Received line
 }
 
-// Envelope commits a submission.
-type Envelope struct {
-	Sender     string   `json:"sender"`
-	Recipients []string `json:"recipients"`
-}
-
 // Stat is the answer to OpStat: the two numbers qmail-qstat prints.
 type Stat struct {
 	Messages int `json:"messages"`
 	// Unprocessed counts messages in the maildrop not yet imported, the
 	// counterpart of qmail's queue/todo.
-	Unprocessed int         `json:"unprocessed"`
-	Store       store.Stats `json:"store"`
+	Unprocessed int   `json:"unprocessed"`
+	Store       Stats `json:"store"`
 }
 
 // Shown is the answer to OpShow.
 type Shown struct {
-	Message store.Message `json:"message"`
-	Header  string        `json:"header"` // the message's header section
+	Message Message `json:"message"`
+	Header  string  `json:"header"` // the message's header section
 }
 
 // IDError is the failure of an operation on one of several ids.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/qsend/qsend/config/control"
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // List is a compiled qregex control file. A nil *List lists nothing.
@@ -120,8 +121,8 @@ func vanilla(line, s string) bool {
 		return true
 	}
 	if strings.HasPrefix(line, "@") {
-		if at := strings.LastIndexByte(s, '@'); at >= 0 {
-			return strings.EqualFold(line, s[at:])
+		if _, domain, ok := envelope.Split(s); ok {
+			return strings.EqualFold(line[1:], domain)
 		}
 	}
 	return false

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/qsend/qsend/config"
-	"github.com/qsend/qsend/intake"
+	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/smtpd"
 	"github.com/qsend/qsend/smtpd/cdb"
 	"github.com/qsend/qsend/smtpd/tcprules"
@@ -20,7 +20,9 @@ import (
 
 type nullQueue struct{}
 
-func (nullQueue) Enqueue(context.Context, intake.Envelope, io.Reader) error { return nil }
+func (nullQueue) Enqueue(context.Context, envelope.Envelope, smtpd.Origin, io.Reader) error {
+	return nil
+}
 
 // site writes a control directory and loads the configuration from it.
 func site(t *testing.T, files map[string]string, yaml string) *config.Config {

@@ -1,4 +1,4 @@
-package rewrite
+package envelope
 
 import "strings"
 
@@ -55,9 +55,9 @@ func QuoteAddr(addr string) string {
 	if addr == "" {
 		return ""
 	}
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 {
+	local, domain, ok := Split(addr)
+	if !ok {
 		return QuoteLocal(addr)
 	}
-	return QuoteLocal(addr[:at]) + addr[at:]
+	return QuoteLocal(local) + "@" + domain
 }

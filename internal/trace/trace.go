@@ -1,4 +1,8 @@
-package intake
+// Package trace writes what qmail adds to a message on its way through the
+// queue: the Received line qmail-queue prepends, the words that name who
+// invoked it, and the date layout of qmail's Received and Date lines. The
+// daemon's intake, the SMTP server and bounces share it.
+package trace
 
 import (
 	"os/user"
@@ -7,7 +11,7 @@ import (
 )
 
 // DateFormat is the date layout of qmail's Received and Date lines:
-// "26 Sep 1995 04:46:54 -0000", always UTC (qmail-semantics.md §2.1, §3.5).
+// "26 Sep 1995 04:46:54 -0000", always UTC (date822fmt.c, used by received.c and qmail-queue.c).
 const DateFormat = "2 Jan 2006 15:04:05 -0000"
 
 // Date formats t as qmail does.
@@ -16,7 +20,7 @@ func Date(t time.Time) string { return t.UTC().Format(DateFormat) }
 // Invokers maps a submitter's uid to the words qmail-queue writes after
 // "invoked" in its Received line: the uids of qmail's alias, qmaild and
 // qmails users give "by alias", "from network" and "for bounce"
-// (qmail-semantics.md §4.1); any other uid gives "by uid N".
+// (qmail-queue.c); any other uid gives "by uid N".
 type Invokers struct {
 	alias, qmaild, qmails int
 }
@@ -54,7 +58,7 @@ func (iv Invokers) Words(uid int) string {
 }
 
 // Received returns the line qmail-queue prepends to every message:
-// "Received: (qmail PID invoked WORDS); DATE\n" (qmail-semantics.md §4.1).
+// "Received: (qmail PID invoked WORDS); DATE\n" (qmail-queue.c).
 func Received(pid int, words string, t time.Time) string {
 	return "Received: (qmail " + strconv.Itoa(pid) + " invoked " + words + "); " + Date(t) + "\n"
 }

@@ -214,70 +214,124 @@ func (t *txn) closing(rep Reply, stage Stage, batch []int) error {
 // next transaction, MAIL's reply when MAIL was refused, or an error that
 // ends the connection.
 func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
-	c := t.c
-	pipe := c.ext.Pipelining
 	for _, i := range batch {
 		t.decided[i] = false
 	}
-	// RFC 2920 §3.1: with PIPELINING, MAIL, the RCPTs and DATA go in one
-	// write and the replies are read in order afterwards.
-	if err := c.write(StageMail, t.mailCommand()); err != nil {
+	if err := t.begin(batch); err != nil {
 		return nil, nil, err
 	}
-	if pipe {
+	mrep, err := t.mail(batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	mailOK := mrep.Positive()
+	if !mailOK && !t.pipe() {
+		return nil, &mrep, nil
+	}
+	accepted, carry, err := t.rcpts(batch, mailOK)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(accepted) == 0 && !t.pipe() {
+		return nil, nil, nil // no body; RSET before the next transaction
+	}
+	open, err := t.data(accepted)
+	switch {
+	case err != nil:
+	case !open: // refused: the accepted recipients have DATA's reply
+	case len(accepted) == 0:
+		err = t.emptyData()
+	default:
+		err = t.transfer(accepted)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !mailOK {
+		return nil, &mrep, nil
+	}
+	return carry, nil, nil
+}
+
+// pipe reports whether the transaction is pipelined (RFC 2920).
+func (t *txn) pipe() bool { return t.c.ext.Pipelining }
+
+// begin sends MAIL; with PIPELINING the RCPTs and DATA go in the same
+// write and their replies are read in order afterwards (RFC 2920 §3.1).
+func (t *txn) begin(batch []int) error {
+	c := t.c
+	if err := c.write(StageMail, t.mailCommand()); err != nil {
+		return err
+	}
+	if t.pipe() {
 		for _, i := range batch {
-			c.write(StageRcpt, "RCPT TO:<"+t.env.Rcpts[i]+">")
+			c.write(StageRcpt, t.rcptCommand(i))
 		}
 		c.write(StageData, "DATA")
 	}
 	if err := c.flush(StageMail, false); err != nil {
-		return nil, nil, err
+		return err
 	}
 	c.dirty = true
-	mrep, err := c.read(StageMail)
-	if err != nil {
-		return nil, nil, err
-	}
-	if mrep.Code == 421 {
-		return nil, nil, t.closing(mrep, StageMail, batch)
-	}
-	mailOK := mrep.Positive()
-	if !mailOK {
-		for _, i := range batch {
-			t.decide(i, mrep, StageMail)
-		}
-		if !pipe {
-			return nil, &mrep, nil
-		}
-	}
+	return nil
+}
 
-	var accepted, refused452 []int
-	for _, i := range batch {
-		if !pipe {
-			if err := c.write(StageRcpt, "RCPT TO:<"+t.env.Rcpts[i]+">"); err != nil {
-				return nil, nil, err
-			}
-			if err := c.flush(StageRcpt, false); err != nil {
-				return nil, nil, err
-			}
+// ask returns the reply to a command after MAIL: in lock-step the
+// command is sent now; in a pipelined group begin sent it, and only its
+// reply, the next in order, is read.
+func (t *txn) ask(stage Stage, line string) (Reply, error) {
+	if t.pipe() {
+		return t.c.read(stage)
+	}
+	return t.c.cmd(stage, line)
+}
+
+// rcptCommand is RCPT TO for recipient i.
+func (t *txn) rcptCommand(i int) string {
+	return "RCPT TO:<" + t.env.Rcpts[i] + ">"
+}
+
+// mail reads MAIL's reply. A refusal decides every recipient of batch:
+// the sender is refused for all of them.
+func (t *txn) mail(batch []int) (Reply, error) {
+	rep, err := t.c.read(StageMail)
+	if err != nil {
+		return Reply{}, err
+	}
+	if rep.Code == 421 {
+		return Reply{}, t.closing(rep, StageMail, batch)
+	}
+	if !rep.Positive() {
+		for _, i := range batch {
+			t.decide(i, rep, StageMail)
 		}
-		rrep, err := c.read(StageRcpt)
+	}
+	return rep, nil
+}
+
+// rcpts gets the reply to RCPT for each recipient of batch, in order, and
+// returns those accepted and those refused as too many that a later
+// transaction may take. After a refused MAIL the replies of a pipelined
+// group are read and decide nothing.
+func (t *txn) rcpts(batch []int, mailOK bool) (accepted, carry []int, err error) {
+	var refused452 []int
+	for _, i := range batch {
+		rep, err := t.ask(StageRcpt, t.rcptCommand(i))
 		if err != nil {
 			return nil, nil, err
 		}
-		if rrep.Code == 421 {
-			return nil, nil, t.closing(rrep, StageRcpt, batch)
+		if rep.Code == 421 {
+			return nil, nil, t.closing(rep, StageRcpt, batch)
 		}
-		if !mailOK {
-			continue // the replies of a pipelined group after a refused MAIL
-		}
-		if rrep.Positive() {
+		switch {
+		case !mailOK:
+		case rep.Positive():
 			accepted = append(accepted, i)
-			continue
-		}
-		t.decide(i, rrep, StageRcpt)
-		if tooManyRcpts(rrep) {
-			refused452 = append(refused452, i)
+		default:
+			t.decide(i, rep, StageRcpt)
+			if tooManyRcpts(rep) {
+				refused452 = append(refused452, i)
+			}
 		}
 	}
 	// RFC 5321 §4.5.3.1.10: recipients refused as too many are tried in a
@@ -285,59 +339,72 @@ func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
 	if len(accepted) > 0 {
 		carry = refused452
 	}
-	if !pipe {
-		if len(accepted) == 0 {
-			return nil, nil, nil // no body; RSET before the next transaction
-		}
-		if err := c.write(StageData, "DATA"); err != nil {
-			return nil, nil, err
-		}
-		if err := c.flush(StageData, false); err != nil {
-			return nil, nil, err
-		}
-	}
-	drep, err := c.read(StageData)
-	if err != nil {
-		return nil, nil, err
-	}
-	if drep.Code == 421 {
-		return nil, nil, t.closing(drep, StageData, accepted)
-	}
-	if drep.Code != 354 {
-		// A refusal: c.read ended the connection on any other reply but 354
-		// (RFC 5321 §4.3.2), so the recipients take this one.
-		if !mailOK {
-			return nil, &mrep, nil
-		}
-		for _, i := range accepted {
-			t.decide(i, drep, StageData)
-		}
-		return carry, nil, nil
-	}
-	if !mailOK || len(accepted) == 0 {
-		// RFC 2920 §3.1: DATA was accepted although no recipient was; the
-		// client "should send a single dot". The reply is of no use.
-		c.write(StageBody, ".")
-		if err := c.flush(StageBody, true); err != nil {
-			return nil, nil, err
-		}
-		if c.o.LMTP {
-			// RFC 2033 §4.2: DATA must fail without a successful RCPT, and
-			// the dot is owed one reply per such RCPT, none here. A server
-			// that broke the first rule cannot be trusted to keep the
-			// second: end the connection rather than misread replies.
-			// Every recipient of the batch is decided already.
-			return nil, nil, c.netErr(StageBody, errLMTPNoRcpt, false)
-		}
-		if _, err := c.readAfter(StageBody, true); err != nil {
-			return nil, nil, err
-		}
-		if !mailOK {
-			return nil, &mrep, nil
-		}
-		return nil, nil, nil
-	}
+	return accepted, carry, nil
+}
 
+// data gets DATA's reply and reports whether it opened the data (354). A
+// refusal decides the accepted recipients: c.read ended the connection on
+// any other reply but 354 (RFC 5321 §4.3.2).
+func (t *txn) data(accepted []int) (open bool, err error) {
+	rep, err := t.ask(StageData, "DATA")
+	if err != nil {
+		return false, err
+	}
+	if rep.Code == 421 {
+		return false, t.closing(rep, StageData, accepted)
+	}
+	if rep.Code != 354 {
+		for _, i := range accepted {
+			t.decide(i, rep, StageData)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// emptyData ends data that a pipelined DATA opened although no recipient
+// was accepted. RFC 2920 §3.1: the client "should send a single dot"; its
+// reply is of no use.
+func (t *txn) emptyData() error {
+	c := t.c
+	c.write(StageBody, ".")
+	if err := c.flush(StageBody, true); err != nil {
+		return err
+	}
+	if c.o.LMTP {
+		// RFC 2033 §4.2: DATA must fail without a successful RCPT, and
+		// the dot is owed one reply per such RCPT, none here. A server
+		// that broke the first rule cannot be trusted to keep the
+		// second: end the connection rather than misread replies.
+		// Every recipient of the batch is decided already.
+		return c.netErr(StageBody, errLMTPNoRcpt, false)
+	}
+	_, err := c.readAfter(StageBody, true)
+	return err
+}
+
+// transfer sends the message and reads what decides the accepted
+// recipients after the final dot: one reply for all of them (SMTP), or
+// one each (LMTP).
+func (t *txn) transfer(accepted []int) error {
+	if err := t.body(); err != nil {
+		return err
+	}
+	final := t.smtpReply
+	if t.c.o.LMTP {
+		final = t.lmtpReplies
+	}
+	if err := final(accepted); err != nil {
+		return err
+	}
+	// RFC 5321 §4.1.1.4, RFC 2033 §4.2: the last reply ends the transaction.
+	t.c.dirty = false
+	return nil
+}
+
+// body writes the message in transparency form and the final dot.
+func (t *txn) body() error {
+	c := t.c
 	t.bodyRead = true
 	if c.buf == nil {
 		c.buf = make([]byte, 32*1024)
@@ -346,36 +413,31 @@ func (t *txn) run(batch []int) (carry []int, mailRep *Reply, err error) {
 	if rerr != nil {
 		// The data cannot be ended without sending a truncated message as
 		// if whole: drop the connection instead.
-		return nil, nil, c.netErr(StageData, fmt.Errorf("reading the message: %w", rerr), false)
+		return c.netErr(StageData, fmt.Errorf("reading the message: %w", rerr), false)
 	}
 	if werr != nil {
-		return nil, nil, c.netErr(StageData, werr, false)
+		return c.netErr(StageData, werr, false)
 	}
 	// Whatever is still buffered includes the final dot: from here on a
 	// failure may leave a delivered message (qmail-remote.c dropped(),
 	// "Possible duplicate!").
-	if err := c.flush(StageBody, true); err != nil {
-		return nil, nil, err
-	}
-	if c.o.LMTP {
-		if err := t.lmtpReplies(accepted); err != nil {
-			return nil, nil, err
-		}
-		c.dirty = false // RFC 2033 §4.2: the last reply ends the transaction
-		return carry, nil, nil
-	}
-	frep, err := c.readAfter(StageBody, true)
+	return c.flush(StageBody, true)
+}
+
+// smtpReply reads the one reply after the final dot of an SMTP
+// transaction, which decides every accepted recipient (RFC 5321 §4.1.1.4).
+func (t *txn) smtpReply(accepted []int) error {
+	rep, err := t.c.readAfter(StageBody, true)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	if frep.Code == 421 {
-		return nil, nil, t.closing(frep, StageBody, accepted)
+	if rep.Code == 421 {
+		return t.closing(rep, StageBody, accepted)
 	}
 	for _, i := range accepted {
-		t.decide(i, frep, StageBody)
+		t.decide(i, rep, StageBody)
 	}
-	c.dirty = false // RFC 5321 §4.1.1.4: the reply to the dot ends the transaction
-	return carry, nil, nil
+	return nil
 }
 
 // errLMTPNoRcpt ends an LMTP connection whose server accepted DATA

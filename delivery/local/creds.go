@@ -28,6 +28,7 @@ func (t *Transport) runAs(m *method, v *vars) (*syscall.Credential, string, erro
 	if m.user == "" && (errors.As(err, &unknown) || name == "") {
 		u, err = user.Lookup(aliasUser)
 		if errors.As(err, &unknown) {
+			//lint:ignore ST1005 qmail-lspawn's text, byte for byte (texts.go)
 			return nil, "", errors.New(textNoAlias)
 		}
 	}
@@ -40,6 +41,7 @@ func (t *Transport) runAs(m *method, v *vars) (*syscall.Credential, string, erro
 		return nil, "", err
 	}
 	if uid == 0 {
+		//lint:ignore ST1005 qmail-lspawn's text, byte for byte (texts.go)
 		return nil, "", errors.New(textAsRoot)
 	}
 	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}

@@ -95,6 +95,7 @@ func textLMTPDeferred(server string) string { return "LMTP delivery to " + serve
 // Texts returns every text of this package in a fixed order, the
 // formatting ones rendered with the command /usr/bin/procmail and the
 // server unix:/run/dovecot/lmtp, for a golden list of what qsend can store.
+// textInterrupted is listed by its home, package delivery.
 func Texts() []string {
 	const path, prog, server = "/usr/bin/procmail", "procmail", "unix:/run/dovecot/lmtp"
 	return []string{

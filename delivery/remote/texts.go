@@ -7,6 +7,7 @@ import (
 
 	"github.com/qsend/qsend/delivery"
 	"github.com/qsend/qsend/delivery/smtpclient"
+	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/tls/policy"
 )
 
@@ -118,6 +119,10 @@ func connectedText(text, ip string) string { return text + "; connected to " + i
 func smtpsNoTLSText(host, file, ip string) string {
 	return connectingText("TLS is turned off for "+host+" by control/"+file+", but port 465 (SMTPS) needs TLS", ip)
 }
+
+// codedText is a lookup failure's text with its enhanced status code in
+// the form qmail's texts end in, e.g. "(#4.1.2)" in qmail-remote.c temp_dns().
+func codedText(me *mx.Error) string { return me.Text + " (#" + me.Enhanced + ")" }
 
 // policyText is the deferral text of a TLS policy failure before
 // connecting: the policy's text (package policy) ending in a full stop.

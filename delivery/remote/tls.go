@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -79,7 +78,7 @@ func (t *Transport) decide(ctx context.Context, domain string, plan mx.Plan, h m
 		var me *mx.Error
 		if errors.As(err, &me) {
 			// The report text, not the resolver's details.
-			err = fmt.Errorf("%s (#%s)", me.Text, me.Enhanced)
+			err = errors.New(codedText(me))
 		}
 		in.TLSAErr = err
 		in.TLSASecure, in.TLSABase = res.Secure, res.Name

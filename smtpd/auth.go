@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+
+	"github.com/qsend/qsend/smtpd/auth"
 )
 
 // authOffered reports whether EHLO lists AUTH: a checker is configured and
@@ -23,7 +25,10 @@ func (s *session) authInClear() bool {
 // AUTH patches' texts. A success lets the client relay (the patches set
 // relayclient). A failure is delayed and counted against the client's
 // address; once MaxAuthFailures are used up within AuthFailWindow, AUTH
-// gets 421 and the session ends.
+// gets 421 and the session ends. Each attempt is counted before its
+// credentials are checked, so sessions opened at once get no more
+// guesses than sessions one after another; beyond MaxAuthConcurrent
+// attempts under way from one client, AUTH gets 454 (RFC 4954 §6).
 func (s *session) authCmd(arg string) {
 	switch {
 	case s.o.Auth == nil:
@@ -58,23 +63,44 @@ func (s *session) authCmd(arg string) {
 	if !ok {
 		return
 	}
+	attempt, refused := s.srv.authFails.Reserve(s.info.RemoteIP)
+	switch refused {
+	case auth.Blocked:
+		s.reply(replyAuthTooMany)
+		s.close("too many authentication failures")
+		return
+	case auth.Busy:
+		s.log.Info("smtpd: authentication refused: attempts under way", "user", user, "mechanism", mech)
+		s.reply(replyAuthBusy)
+		return
+	}
+	defer attempt.End() // a check that did not return is a guess made
 	err := s.o.Auth.Check(s.ctx, user, pass)
 	switch {
 	case err == nil:
+		attempt.Succeeded()
 		s.authUser = user
+		s.srv.relaying(s)
 		s.log.Info("smtpd: authenticated", "user", user, "mechanism", mech)
 		s.reply(replyAuthOK)
 	case errors.Is(err, ErrAuthRejected):
-		s.authRejected(user, mech)
+		s.authRejected(user, mech, attempt)
 	default:
+		attempt.Release()
 		s.log.Warn("smtpd: authentication failed temporarily", "user", user, "err", err)
 		s.reply(replyAuthTemp)
 	}
 }
 
-// authRejected answers a refused AUTH after the failure delay.
-func (s *session) authRejected(user, mech string) {
-	s.srv.authFails.Fail(s.info.RemoteIP)
+// authRejected answers a refused AUTH after the failure delay. The
+// failure is recorded first, through attempt when the credentials were
+// checked, so that the delay holds no slot of the client's.
+func (s *session) authRejected(user, mech string, attempt *auth.Attempt) {
+	if attempt != nil {
+		attempt.Failed()
+	} else {
+		s.srv.authFails.Fail(s.info.RemoteIP)
+	}
 	s.log.Info("smtpd: authentication rejected", "user", user, "mechanism", mech)
 	if s.o.AuthFailDelay > 0 {
 		// The delay grows with the client's failures (auth.Limiter).
@@ -105,7 +131,7 @@ func (s *session) authPlain(initial string) (user, pass string, ok bool) {
 	}
 	user, pass = string(parts[1]), string(parts[2])
 	if len(parts[0]) != 0 && string(parts[0]) != user {
-		s.authRejected(user, "plain")
+		s.authRejected(user, "plain", nil)
 		return "", "", false
 	}
 	return user, pass, true

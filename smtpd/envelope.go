@@ -106,7 +106,11 @@ func (s *session) rcptCmd(arg string) {
 		s.refuseRcpt(replyRcptDenied, a.addr, "badrcpttonorelay")
 		return
 	case len(s.rcpts) >= s.o.MaxRcpts:
-		s.refuseRcpt(replyTooManyRcpts, a.addr, "too many recipients")
+		// Not an error of the client's: RFC 5321 §4.5.3.1.10 has it send
+		// the other recipients in another transaction, and one that
+		// pipelines them all must not lose the session to MaxErrors.
+		s.logRcptRefused(a.addr, "too many recipients")
+		s.send(replyTooManyRcpts)
 		return
 	}
 	addr := a.addr
@@ -131,8 +135,12 @@ func (s *session) rcptCmd(arg string) {
 }
 
 func (s *session) refuseRcpt(reply, addr, why string) {
-	s.log.Info("smtpd: recipient refused", "from", s.sender, "rcpt", addr, "why", why)
+	s.logRcptRefused(addr, why)
 	s.reply(reply)
+}
+
+func (s *session) logRcptRefused(addr, why string) {
+	s.log.Info("smtpd: recipient refused", "from", s.sender, "rcpt", addr, "why", why)
 }
 
 // mayRelay reports whether the client may send to any domain: RELAYCLIENT,

@@ -48,8 +48,9 @@ const (
 	replyAuthEncrypt   = "538 Encryption required for requested authentication mechanism (#5.7.11)" // RFC 4954 §6
 	replyAuthTemp      = "454 temporary authentication failure (#4.3.0)"
 	replyAuthTooMany   = "421 too many authentication failures (#4.7.0)"
-	replyAuthUser      = "334 VXNlcm5hbWU6" // base64 "Username:"
-	replyAuthPass      = "334 UGFzc3dvcmQ6" // base64 "Password:"
+	replyAuthBusy      = "454 too many authentication attempts at once from your address (#4.7.0)" // RFC 4954 §6
+	replyAuthUser      = "334 VXNlcm5hbWU6"                                                        // base64 "Username:"
+	replyAuthPass      = "334 UGFzc3dvcmQ6"                                                        // base64 "Password:"
 
 	// qsend's limits
 	replyLineTooLong   = "500 line too long (#5.5.2)"                              // RFC 5321 §4.5.3.1.4
@@ -59,4 +60,11 @@ const (
 	replyTooManyConns  = "421 too many connections (#4.3.2)"
 	replyTooManyClient = "421 too many connections from your address (#4.7.0)"
 	replyShutdown      = "421 service shutting down (#4.3.2)"
+
+	// qsend's time limits: qmail-smtpd's timeout text, with the reason,
+	// as 421 since the connection is closed (RFC 5321 §3.8, §4.2.2)
+	replySessionTooLong = "421 timeout: session time limit exceeded (#4.4.2)"
+	replyLineTooSlow    = "421 timeout: command line too slow (#4.4.2)"
+	replyDataTooSlow    = "421 timeout: data too slow (#4.4.2)"
+	replyDropped        = "421 timeout: idle while the server is full (#4.4.2)"
 )

@@ -43,10 +43,12 @@ type Server struct {
 	o atomic.Pointer[Options] // replaced by Reconfigure; a session keeps the one it began with
 
 	mu        sync.Mutex
-	total     int
-	perClient map[netip.Addr]int
-	authFails *auth.Limiter // failed AUTH attempts per client
-	spools    sync.Pool     // *[]byte: message buffers that grew beyond keptSpool
+	total     int                   // sessions counted
+	general   int                   // of them, of clients that may not relay
+	perClient map[netip.Addr]int    // sessions per clientKey
+	live      map[*session]struct{} // the sessions counted
+	authFails *auth.Limiter         // failed AUTH attempts per client
+	spools    sync.Pool             // *[]byte: message buffers that grew beyond keptSpool
 }
 
 // NewServer checks o and returns a Server.
@@ -57,8 +59,9 @@ func NewServer(o Options) (*Server, error) {
 	}
 	s := &Server{
 		perClient: make(map[netip.Addr]int),
+		live:      make(map[*session]struct{}),
 		authFails: auth.NewLimiter(auth.LimiterOptions{MaxFailures: o.MaxAuthFailures, Window: o.AuthFailWindow,
-			BaseDelay: max(o.AuthFailDelay, 0), Now: o.Now}),
+			BaseDelay: max(o.AuthFailDelay, 0), MaxConcurrent: o.MaxAuthConcurrent, Now: o.Now}),
 	}
 	s.o.Store(&o)
 	return s, nil
@@ -140,38 +143,123 @@ func connInfo(c net.Conn, mode Mode, me string) Conn {
 // QUIT, at a fatal error, or when ctx ends.
 func (s *Server) ServeConn(ctx context.Context, c net.Conn, info Conn) {
 	defer c.Close()
-	release, refusal := s.admit(info.RemoteIP)
-	if refusal != "" {
-		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	ss := newSession(s, c, info)
+	if refusal := s.admit(ss); refusal != "" {
+		c.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
 		c.Write([]byte(refusal + "\r\n"))
-		s.o.Load().Logger.Info("smtpd: connection refused", "remote", info.RemoteIP.String(), "reply", refusal)
+		ss.o.Logger.Info("smtpd: connection refused", "remote", info.RemoteIP.String(), "reply", refusal)
 		return
 	}
-	defer release()
-	newSession(s, c, info).run(ctx)
+	defer s.release(ss)
+	ss.run(ctx)
 }
 
-// admit counts a new session of ip, or returns the 421 text refusing it.
-func (s *Server) admit(ip netip.Addr) (release func(), refusal string) {
-	key := clientKey(ip)
+// admit counts the new session ss, or returns the 421 text refusing it.
+// A client that may relay when it connects (RELAYCLIENT, loopback) may
+// use every one of MaxConnections; others leave RelayReserve of them
+// free. When the limit the newcomer is under is reached, the session
+// that has waited longest for its client, beyond BusyIdleTimeout, is
+// dropped to make room instead of refusing the newcomer (Postfix, under
+// stress, shortens smtpd_timeout to the same end; a session that is
+// slow on purpose is the one to go).
+func (s *Server) admit(ss *session) (refusal string) {
+	o := ss.o
+	ip := ss.info.RemoteIP
+	ss.key = clientKey(ip)
+	ss.relay = ss.info.Relay || ip.IsLoopback()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.total >= s.o.Load().MaxConnections {
-		return nil, replyTooManyConns
+	full := s.total >= o.MaxConnections || (!ss.relay && s.general >= o.MaxConnections-relayReserve(o))
+	perClient := s.perClient[ss.key] >= o.MaxPerClient
+	if full && (perClient || !s.dropIdle(o)) {
+		return replyTooManyConns
 	}
-	if s.perClient[key] >= s.o.Load().MaxPerClient {
-		return nil, replyTooManyClient
+	if perClient {
+		return replyTooManyClient
 	}
-	s.total++
-	s.perClient[key]++
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.total--
-		if s.perClient[key]--; s.perClient[key] <= 0 {
-			delete(s.perClient, key)
+	s.count(ss, true)
+	return ""
+}
+
+// relayReserve is how many of MaxConnections are kept for clients that
+// may relay.
+func relayReserve(o *Options) int {
+	if o.RelayReserve <= 0 {
+		return 0
+	}
+	return int(float64(o.MaxConnections) * o.RelayReserve)
+}
+
+// dropIdle drops the session of a client that may not relay which has
+// waited longest for its client, if that is longer than BusyIdleTimeout,
+// and reports whether it did. Its slot is free at once; the session ends
+// with 421 at its next read. s.mu is held.
+func (s *Server) dropIdle(o *Options) bool {
+	if o.BusyIdleTimeout <= 0 {
+		return false
+	}
+	limit := time.Now().Add(-o.BusyIdleTimeout).UnixNano()
+	var victim *session
+	var oldest int64
+	for ss := range s.live {
+		if ss.relay {
+			continue
 		}
-	}, ""
+		if idle := ss.link.idle.Load(); idle != 0 && idle <= limit && (victim == nil || idle < oldest) {
+			victim, oldest = ss, idle
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	s.count(victim, false)
+	victim.link.dropped.Store(true)
+	victim.raw.SetReadDeadline(time.Unix(1, 0))
+	return true
+}
+
+// count adds ss to the counts (add) or takes it out; s.mu is held.
+func (s *Server) count(ss *session, add bool) {
+	if ss.counted == add {
+		return
+	}
+	ss.counted = add
+	d := 1
+	if !add {
+		d = -1
+	}
+	s.total += d
+	if !ss.relay {
+		s.general += d
+	}
+	if s.perClient[ss.key] += d; s.perClient[ss.key] <= 0 {
+		delete(s.perClient, ss.key)
+	}
+	if add {
+		s.live[ss] = struct{}{}
+	} else {
+		delete(s.live, ss)
+	}
+}
+
+// release takes the ended session ss out of the counts, unless it was
+// dropped to make room and is out already.
+func (s *Server) release(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count(ss, false)
+}
+
+// relaying notes that the client of ss may relay now (it has
+// authenticated): its session counts in the share kept for such clients,
+// and is no longer dropped to make room.
+func (s *Server) relaying(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss.counted && !ss.relay {
+		ss.relay = true
+		s.general--
+	}
 }
 
 // clientKey is the address limits are counted by: the address itself, or

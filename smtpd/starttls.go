@@ -51,14 +51,14 @@ func (s *session) starttlsCmd(arg string) {
 // qmail-tls 20110119 empties its input buffer the same way).
 func (s *session) handshake(cfg *tls.Config) error {
 	tc := tls.Server(s.raw, cfg)
-	s.raw.SetDeadline(time.Now().Add(s.o.Timeout))
+	s.raw.SetDeadline(earliest(time.Now().Add(s.o.Timeout), s.link.end))
 	if err := tc.HandshakeContext(s.ctx); err != nil {
 		return err
 	}
 	cs := tc.ConnectionState()
 	s.tls = &cs
 	s.cipher = cipherName(cs)
-	s.link = &link{c: tc, ctx: s.ctx, timeout: s.o.Timeout}
+	s.link.c = tc
 	s.br.Reset(s.link)
 	s.bw.Reset(s.link)
 	s.link.bw = s.bw
@@ -120,6 +120,7 @@ func (s *session) certRelay() bool {
 		return false
 	}
 	s.certEmail = email
+	s.srv.relaying(s)
 	s.log.Info("smtpd: client certificate allows relaying", "cert", email)
 	return true
 }

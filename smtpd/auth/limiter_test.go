@@ -79,3 +79,67 @@ func TestLimiterBounded(t *testing.T) {
 		t.Errorf("%d failure times kept, want at most MaxFailures", got)
 	}
 }
+
+// TestLimiterReserve: an attempt counts from its reservation, so parallel
+// attempts get no more guesses than MaxFailures; MaxConcurrent bounds
+// attempts under way; an attempt left open counts as a failure.
+func TestLimiterReserve(t *testing.T) {
+	l := NewLimiter(LimiterOptions{MaxFailures: 3, MaxConcurrent: 2})
+	a := netip.MustParseAddr("192.0.2.1")
+	r1, why := l.Reserve(a)
+	if why != Allowed {
+		t.Fatalf("first reservation refused: %v", why)
+	}
+	r2, _ := l.Reserve(a)
+	if _, why := l.Reserve(a); why != Busy {
+		t.Fatalf("third attempt at once: %v, want Busy", why)
+	}
+	if _, why := l.Reserve(netip.MustParseAddr("192.0.2.2")); why != Allowed {
+		t.Fatalf("another client: %v", why)
+	}
+	r1.Failed()
+	r1.Failed() // settled once only
+	r3, why := l.Reserve(a)
+	if why != Allowed {
+		t.Fatalf("after a failure: %v", why)
+	}
+	// One failure and two attempts under way use up MaxFailures.
+	if !l.Blocked(a) {
+		t.Fatal("reservations do not count towards the limit")
+	}
+	r2.Release()
+	if l.Blocked(a) {
+		t.Fatal("a released attempt still counts")
+	}
+	r3.End() // a session that ended before the check was decided
+	r4, _ := l.Reserve(a)
+	r4.End()
+	if !l.Blocked(a) {
+		t.Fatal("attempts left open are not counted as failures")
+	}
+	if _, why := l.Reserve(a); why != Blocked {
+		t.Fatalf("blocked client: %v, want Blocked", why)
+	}
+}
+
+// TestLimiterParallelGuesses: 50 attempts at once from one address get
+// at most MaxFailures checked.
+func TestLimiterParallelGuesses(t *testing.T) {
+	l := NewLimiter(LimiterOptions{MaxFailures: 10, MaxConcurrent: 50})
+	a := netip.MustParseAddr("2001:db8::1")
+	var open []*Attempt
+	for i := range 50 {
+		if r, why := l.Reserve(netip.MustParseAddr("2001:db8::" + string(rune('a'+i%6)))); why == Allowed {
+			open = append(open, r)
+		}
+	}
+	if len(open) != 10 {
+		t.Fatalf("%d attempts allowed at once, want 10", len(open))
+	}
+	for _, r := range open {
+		r.Succeeded()
+	}
+	if l.Blocked(a) {
+		t.Fatal("a login did not clear the failures")
+	}
+}

@@ -11,11 +11,13 @@ import (
 // pool keeps idle SMTP connections by peer address and TLS policy, so the
 // next message to the same server under the same policy reuses the
 // session (RSET between messages) instead of connecting again; qmail
-// opens one connection per recipient.
+// opens one connection per recipient. Connections it closes in the
+// background are waited for by close, so none outlives the pool.
 type pool struct {
 	mu     sync.Mutex
 	idle   map[poolKey][]idleConn
 	closed bool
+	quits  sync.WaitGroup // QUITs sent in the background
 }
 
 // poolKey is what a connection may be reused for: its peer, and the TLS
@@ -47,21 +49,30 @@ func (p *pool) get(addr poolKey, now time.Time, maxIdle time.Duration) (idleConn
 			p.store(addr, list)
 			return ic, true
 		}
-		go ic.c.Quit()
+		p.quitLater(ic)
 	}
 	p.store(addr, list)
 	return idleConn{}, false
 }
 
-// put keeps c for reuse, or closes it when the pool is closed.
+// put keeps c for reuse, or closes it when the pool is closed (the
+// transport is stopping: the caller may wait for QUIT).
 func (p *pool) put(addr poolKey, ic idleConn) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
-		go ic.c.Quit()
+		p.mu.Unlock()
+		ic.c.Quit()
 		return
 	}
 	p.idle[addr] = append(p.idle[addr], ic)
+	p.mu.Unlock()
+}
+
+// quitLater sends QUIT on ic without making the caller wait for the
+// reply; close waits for it. Called with p.mu held and the pool open, so
+// that no QUIT starts once close is waiting.
+func (p *pool) quitLater(ic idleConn) {
+	p.quits.Go(func() { ic.c.Quit() })
 }
 
 func (p *pool) store(addr poolKey, list []idleConn) {
@@ -93,7 +104,8 @@ func (p *pool) sweep(now time.Time, maxIdle time.Duration) {
 	}
 }
 
-// close closes every idle connection and refuses new ones.
+// close closes every idle connection, refuses new ones, and returns once
+// the QUITs sent in the background are done.
 func (p *pool) close() {
 	p.mu.Lock()
 	p.closed = true
@@ -105,4 +117,5 @@ func (p *pool) close() {
 			ic.c.Quit()
 		}
 	}
+	p.quits.Wait()
 }

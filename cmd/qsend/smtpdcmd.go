@@ -49,7 +49,7 @@ func (a *app) smtpSession(env map[string]string, in io.Reader, out io.Writer) er
 		return exitf(1, "smtpd: configuration: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	built, err := setup.Options(cfg, queueFor(cfg, env, a.stderr), log)
+	built, err := setup.Options(cfg, smtpd.EnvelopeOnly(queueFor(cfg, env, a.stderr)), log)
 	if err != nil {
 		fmt.Fprint(out, "421 unable to read controls (#4.3.0)\r\n")
 		return exitf(1, "smtpd: %v", err)

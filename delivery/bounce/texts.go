@@ -31,7 +31,7 @@ const (
 	subjectDelayed = "Delayed Mail (still being retried)"
 
 	// The MIME preamble for readers without MIME (RFC 2046 §5.1.1) and
-	// the parts' Content-Description (RFC 2045 §8), as Postfix writes them.
+	// the parts' Content-Description (RFC 2045 §8), after Postfix's.
 	mimePreamble    = "This is a MIME-encapsulated message.\n\n"
 	descNotice      = "Notification"
 	descReport      = "Delivery report"

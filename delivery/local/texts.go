@@ -15,8 +15,10 @@ import (
 // may be cleaned up. A text without a final LF gets one when it becomes a
 // result (lineEnd).
 const (
-	// qmail-local.c maildir(): maildir_child() exit 1.
-	textNoMaildir   = "Unable to chdir to maildir. (#4.2.1)"
+	// qmail-local.c maildir(), when maildir_child() cannot chdir.
+	textNoMaildir = "Unable to chdir to maildir. (#4.2.1)"
+	// qsend's own, worded as qmail-local's, for what qmail-local reports
+	// as "Temporary error on maildir delivery. (#4.3.0)" or not at all.
 	textWrite       = "Unable to write to maildir. (#4.3.0)"
 	textQuota       = "Unable to write to maildir: mailbox over quota. (#4.2.2)"
 	textDiskFull    = "Unable to write to maildir: disk full. (#4.3.1)"
@@ -27,7 +29,7 @@ const (
 	// qmail-local.c main(): a Delivered-To line for this address already
 	// in the header.
 	textLoop = "This message is looping: it already has my Delivered-To line. (#5.4.6)"
-	// qmail-getpw.c (via qmail-lspawn.c): no such user.
+	// qmail-lspawn.c report(): qmail-getpw found no such user.
 	textNoMailbox = "Sorry, no mailbox here by that name. (#5.1.1)"
 	// qmail-local.c main(): the message cannot be read.
 	textUnreadable = "Unable to read message. (#4.3.0)"

@@ -19,7 +19,8 @@ import (
 // plan failures' texts are package mx's, the TLS policy's package policy's.
 
 // remoteSaid is qmail-remote's "Remote host said: " line with the whole
-// reply (all lines, CR removed, NUL as '?', at most 5000 bytes).
+// reply (all lines, CR removed, NUL as '?', at most 5000 bytes), as
+// qmail-remote.c outsmtptext() writes it.
 func remoteSaid(r *smtpclient.Reply) string {
 	if r == nil {
 		return ""

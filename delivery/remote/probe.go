@@ -157,12 +157,12 @@ func (t *Transport) Probe(ctx context.Context, domain string) (ProbeReport, erro
 				ph.Action = ActionDefer + strings.TrimSuffix(policyText(decErr), "\n")
 				ph.Class = ""
 				if ph.TLS {
-					ph.Verdict = VerdictNoCheck + " (the policy failed before connecting)"
+					ph.Verdict = VerdictNoCheck + noteNoCheckPolicy
 				}
-				ph.Notes = append(ph.Notes, "delivery defers before connecting; the connection was made for this report only")
+				ph.Notes = append(ph.Notes, noteDefersFirst)
 			}
 			if dec.Level == policy.May && port != 465 && t.broken.has(ip, t.o.Now()) {
-				ph.Notes = append(ph.Notes, "remembered as failing the TLS handshake: a message that has waited tls.plaintext_after goes here in plaintext")
+				ph.Notes = append(ph.Notes, noteBroken)
 			}
 			rep.Hosts = append(rep.Hosts, ph)
 		}
@@ -208,7 +208,7 @@ func probeDecision(h mx.Host, dec policy.Decision, decErr error) ProbeHost {
 		ph.PolicyError = strings.TrimSuffix(policyText(decErr), "\n")
 	}
 	if dec.Warning != "" {
-		ph.Notes = append(ph.Notes, "MTA-STS testing: the policy would have deferred: "+dec.Warning)
+		ph.Notes = append(ph.Notes, stsWouldDefer+": "+dec.Warning)
 	}
 	return ph
 }
@@ -256,7 +256,7 @@ func (t *Transport) probeServer(ctx context.Context, ph *ProbeHost, r route, add
 	default:
 		ph.Class, ph.Action = "plain", ActionDeliver
 		if r.dec.Testing {
-			ph.Notes = append(ph.Notes, "MTA-STS testing: the policy would have deferred: no TLS")
+			ph.Notes = append(ph.Notes, stsWouldDeferNoTLS)
 		}
 	}
 }
@@ -282,7 +282,7 @@ func probeTLS(ph *ProbeHost, r route, st tls.ConnectionState, ip string) {
 	ph.Verdict = err.Error()
 	if r.dec.Testing {
 		// RFC 8461 §5: testing delivers and reports.
-		ph.Notes = append(ph.Notes, "MTA-STS testing: the policy would have deferred: "+err.Error())
+		ph.Notes = append(ph.Notes, stsWouldDefer+": "+err.Error())
 		return
 	}
 	// In delivery the check fails the handshake (policy.Decision.ClientConfig).
@@ -310,8 +310,7 @@ func (t *Transport) probeDialError(ph *ProbeHost, r route, err error, ip string,
 	ph.Error = tlsCause(se.Err)
 	if ph.fail(r, se, ip) {
 		// Postfix's rule, as deliverDomain applies it.
-		ph.Notes = append(ph.Notes, "may: the next MX is tried; when every MX fails the TLS handshake, a message that has waited "+
-			t.o.TLS.PlaintextAfter.String()+" (tls.plaintext_after) gets one plaintext attempt")
+		ph.Notes = append(ph.Notes, noteMayNext(t.o.TLS.PlaintextAfter))
 	}
 }
 

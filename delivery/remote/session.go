@@ -70,13 +70,13 @@ func (t *Transport) noteTLS(g *group, c *smtpclient.Conn, r route, host string) 
 	case !on:
 		t.counts.tls.add("plain", r.dec.Level.String())
 		if r.dec.Testing {
-			t.o.Logger.Warn("MTA-STS testing: the policy would have deferred: no TLS", "id", g.job.Msg.ID, "mx", host, "domain", r.dec.Domain)
+			t.o.Logger.Warn(stsWouldDeferNoTLS, "id", g.job.Msg.ID, "mx", host, "domain", r.dec.Domain)
 		}
 	default:
 		t.counts.tls.add(r.dec.Classify(st), r.dec.Level.String())
 		if r.dec.Testing {
 			if err := r.dec.Check(st); err != nil {
-				t.o.Logger.Warn("MTA-STS testing: the policy would have deferred", "id", g.job.Msg.ID, "mx", host, "domain", r.dec.Domain, "err", err)
+				t.o.Logger.Warn(stsWouldDefer, "id", g.job.Msg.ID, "mx", host, "domain", r.dec.Domain, "err", err)
 			}
 		}
 	}

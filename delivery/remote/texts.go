@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/qsend/qsend/delivery"
 	"github.com/qsend/qsend/delivery/smtpclient"
@@ -160,6 +161,31 @@ func stageReason(s smtpclient.Stage) string {
 		return "body"
 	}
 	return "smtp"
+}
+
+// What MTA-STS's testing mode would have deferred for: delivery goes on
+// and reports it (RFC 8461 §5), as the message of a log line with the
+// reason, and as a note of the probe report.
+const (
+	stsWouldDefer      = "MTA-STS testing: the policy would have deferred"
+	stsWouldDeferNoTLS = stsWouldDefer + ": no TLS"
+)
+
+// The notes of the probe report (`qsend tls-probe`), which says what
+// delivery would do; qsend's own. They are not stored, so Texts leaves
+// them out.
+const (
+	noteNoCheckPolicy = " (the policy failed before connecting)" // after VerdictNoCheck
+	noteDefersFirst   = "delivery defers before connecting; the connection was made for this report only"
+	noteBroken        = "remembered as failing the TLS handshake: a message that has waited tls.plaintext_after goes here in plaintext"
+)
+
+// noteMayNext is the note on a handshake failure under may: the plaintext
+// fallback after tls.plaintext_after (Postfix's rule, as deliverDomain
+// applies it).
+func noteMayNext(after time.Duration) string {
+	return "may: the next MX is tried; when every MX fails the TLS handshake, a message that has waited " +
+		after.String() + " (tls.plaintext_after) gets one plaintext attempt"
 }
 
 // Texts returns every text of this package in a fixed order, rendered for

@@ -368,7 +368,7 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 			continue
 		}
 		if dec.Warning != "" {
-			t.o.Logger.Warn("MTA-STS testing: the policy would have deferred", "id", job.Msg.ID, "domain", domain, "mx", h.Name, "err", dec.Warning)
+			t.o.Logger.Warn(stsWouldDefer, "id", job.Msg.ID, "domain", domain, "mx", h.Name, "err", dec.Warning)
 		}
 		for _, ip := range h.Addrs {
 			if len(g.pos) == 0 || ctx.Err() != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/qsend/qsend/intake"
 	"github.com/qsend/qsend/internal/ctl"
-	"github.com/qsend/qsend/internal/envelope"
+	mailenv "github.com/qsend/qsend/internal/envelope"
 )
 
 // qmailQueueTimeout is qmail-queue's alarm (qmail-queue.8).
@@ -33,7 +33,7 @@ error or disk full, 54 read error, 55 configuration, 91 envelope format).`,
 			ctx, cancel := context.WithTimeout(context.Background(), qmailQueueTimeout)
 			defer cancel()
 			envFile := os.NewFile(1, "envelope (fd 1)")
-			_, err = intake.Submit(ctx, ctl.LayoutOf(cfg.StateDir), os.Getpid(), os.Stdin, func() (envelope.Envelope, error) {
+			_, err = intake.Submit(ctx, ctl.LayoutOf(cfg.StateDir), os.Getpid(), os.Stdin, func() (mailenv.Envelope, error) {
 				return intake.ReadEnvelope(envFile)
 			})
 			if err != nil {

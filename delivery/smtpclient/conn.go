@@ -391,9 +391,10 @@ func (c *Conn) readAfter(stage Stage, afterDot bool) (Reply, error) {
 }
 
 // ErrOutOfStep is the Err of an *Error for a reply that the command it
-// answers cannot have: a 3xx to anything but DATA, or anything but 354 or
-// a refusal to DATA. Its Reply is the reply; the failure is temporary
-// whatever the code, and the connection has been closed.
+// answers cannot have: a 3xx to anything but DATA, anything but 354 or a
+// refusal to DATA, or a 220 to anything but the connection and STARTTLS.
+// Its Reply is the reply; the failure is temporary whatever the code, and
+// the connection has been closed.
 var ErrOutOfStep = errors.New("reply out of step with the dialogue")
 
 // inStep reports whether code is a reply that a command at stage may get.
@@ -404,14 +405,20 @@ var ErrOutOfStep = errors.New("reply out of step with the dialogue")
 // connection instead of deciding recipients. Postfix's client likewise
 // sends the body only after a 3xx to DATA and fails the transaction
 // otherwise; qmail-remote.c smtp() refuses only 4xx and 5xx to DATA.
+// Likewise 220 answers the connection (RFC 5321 §4.3.2) and STARTTLS
+// (RFC 3207 §4) and nothing else: one to EHLO, MAIL, RCPT or the final
+// dot is a second greeting, after which each reply would be read as the
+// answer to the command after the one it answers.
 func inStep(stage Stage, code int) bool {
-	if code >= 400 {
+	switch {
+	case code >= 400:
 		return true
-	}
-	if stage == StageData {
+	case stage == StageData:
 		return code == 354
+	case code == 220:
+		return stage == StageGreeting || stage == StageStartTLS
 	}
-	return code < 300 || code >= 400
+	return code < 300
 }
 
 func (c *Conn) netErr(stage Stage, err error, afterDot bool) error {

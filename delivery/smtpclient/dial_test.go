@@ -29,6 +29,9 @@ func TestDialGreetingAndHelo(t *testing.T) {
 		{"greeting 554", []scripted{{cmd: "GREETING", code: 554, text: "5.7.1 no service"}}, StageGreeting, 554, false, false},
 		{"greeting 421", []scripted{{cmd: "GREETING", code: 421, text: "closing"}}, StageGreeting, 421, true, false},
 		{"EHLO 421", []scripted{{cmd: "EHLO", code: 421, text: "closing"}}, StageHelo, 421, true, false},
+		// A second greeting read as EHLO's reply would put every later
+		// reply one command behind (RFC 5321 §4.3.2).
+		{"EHLO 220", []scripted{{cmd: "EHLO", code: 220, text: "second greeting"}}, StageHelo, 220, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

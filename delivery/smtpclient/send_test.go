@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
 )
@@ -68,6 +69,17 @@ func TestSendReplies(t *testing.T) {
 			[]Stage{StageRcpt, StageRcpt, StageRcpt}, []int{354, 354, 354}, true, 0},
 		{"after dot 354", []scripted{{cmd: "DOT", code: 354, text: "more"}}, "deferred deferred deferred",
 			[]Stage{StageBody, StageBody, StageBody}, []int{354, 354, 354}, true, 0},
+		{"421 at DATA", []scripted{{cmd: "DATA", code: 421, text: "4.3.2 bye"}}, "deferred deferred deferred",
+			[]Stage{StageData, StageData, StageData}, []int{421, 421, 421}, true, 0},
+		// 220 answers only the connection and STARTTLS: to another command
+		// it is a second greeting, and every later reply would answer the
+		// command before the one it is read for.
+		{"MAIL 220", []scripted{{cmd: "MAIL", code: 220, text: "hello again"}}, "deferred deferred deferred",
+			[]Stage{StageMail, StageMail, StageMail}, []int{220, 220, 220}, true, 0},
+		{"RCPT 220", []scripted{{cmd: "RCPT", match: "b@", code: 220, text: "hello again"}}, "deferred deferred deferred",
+			[]Stage{StageRcpt, StageRcpt, StageRcpt}, []int{220, 220, 220}, true, 0},
+		{"after dot 220", []scripted{{cmd: "DOT", code: 220, text: "hello again"}}, "deferred deferred deferred",
+			[]Stage{StageBody, StageBody, StageBody}, []int{220, 220, 220}, true, 1},
 	}
 	for _, pipe := range []bool{false, true} {
 		for _, tt := range tests {
@@ -376,6 +388,31 @@ func TestReuseWithReset(t *testing.T) {
 
 // TestOutOfStepError: a reply out of step is a temporary *Error that names
 // the reply, and a transaction with one never counts as delivered.
+// TestBodyReadError: a message that cannot be read to its end is not
+// ended with a dot as if whole; the connection is dropped before it and
+// every recipient is deferred, with no possible duplicate.
+func TestBodyReadError(t *testing.T) {
+	s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{Pipelining: true})
+	c := dial(t, s, testOptions())
+	body := io.MultiReader(strings.NewReader("partial\n"), iotest.ErrReader(errors.New("disk failure")))
+	res, err := c.Send(context.Background(), three, Message{Body: body})
+	var e *Error
+	if !errors.As(err, &e) || e.Stage != StageData || e.AfterDot || c.Usable() {
+		t.Fatalf("err = %v (%+v), usable %v", err, e, c.Usable())
+	}
+	if got := states(res); got != "deferred deferred deferred" {
+		t.Errorf("states = %q", got)
+	}
+	for i, r := range res {
+		if r.Stage != StageData || r.AfterDot {
+			t.Errorf("rcpt %d: stage %v, after dot %v", i, r.Stage, r.AfterDot)
+		}
+	}
+	if s.Count() != 0 {
+		t.Errorf("the server took %d messages", s.Count())
+	}
+}
+
 func TestOutOfStepError(t *testing.T) {
 	s := smtptest.Start(t, "127.0.0.2:0", smtptest.Config{Pipelining: true, Reply: replies(scripted{cmd: "DATA", code: 250, text: "2.0.0 queued"})})
 	c := dial(t, s, testOptions())

@@ -3,16 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -255,51 +248,19 @@ func (s *site) writeServerCert() *certtest.CA {
 // the daemon queues as qmail-queue does for qmaild (qmail-queue.c).
 const fromNetwork = "from network"
 
-// oidEmailAddress is PKCS #9 emailAddress (RFC 2985 §5.2.1), the subject
-// attribute qmail-tls reads a client certificate's address from.
-var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
-
 // writeClientCert writes a client certificate for email issued by ca
 // (the address in the subject's emailAddress, as qmail-tls's
 // README.starttls makes them with openssl req) and its key, and returns
 // the two file names.
 func writeClientCert(t *testing.T, ca *certtest.CA, dir, email string) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject: pkix.Name{CommonName: "client " + email, ExtraNames: []pkix.AttributeTypeAndValue{
-			// IA5String, as OpenSSL writes emailAddress.
-			{Type: oidEmailAddress, Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte(email)}},
-		}},
-		NotBefore:   time.Now().Add(-time.Hour),
-		NotAfter:    time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert.Cert, &key.PublicKey, ca.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	certFile = filepath.Join(dir, email+".crt")
 	keyFile = filepath.Join(dir, email+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ca.Issue(t, certtest.Options{
+		CommonName:   "client " + email,
+		SubjectEmail: email,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}).WriteFiles(t, certFile, keyFile)
 	return certFile, keyFile
 }
 

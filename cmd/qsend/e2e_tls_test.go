@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/qsend/qsend/delivery/remote/postfixtest"
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/tls/certfile/certtest"
 )
 
@@ -29,18 +29,6 @@ func (s *site) writePem(host string, pem []byte) {
 // tlsConfig is a server configuration presenting c.
 func tlsConfig(c *certtest.Cert) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{c.TLS()}}
-}
-
-// freeAddr returns a loopback address with a TCP port that was free a
-// moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // metrics returns the text of the daemon's /metrics.
@@ -79,7 +67,7 @@ func TestTLSExpiryHeld(t *testing.T) {
 			home := w.server(t, "127.0.0.3", smtptest.Config{})
 			s := newSite(t)
 			s.writePem("mx.example.net", other.PEM())
-			metricsAddr := freeAddr(t)
+			metricsAddr := testlib.FreeAddr(t)
 			s.writeConfig(w.config(fmt.Sprintf("queuelifetime: 1\nmetrics:\n  listen: %q\ntls:\n  on_expiry: %s\n", metricsAddr, onExpiry)))
 			s.startDaemon()
 			if code, errOut := s.queue("Subject: secret\n\nbody\n", envelope("joe@sender.example", "rcpt@example.net")); code != 0 {

@@ -1,12 +1,12 @@
 package local
 
 import (
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/store"
 )
 
@@ -63,12 +63,7 @@ func TestLMTP(t *testing.T) {
 }
 
 func TestLMTPDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testlib.FreeAddr(t) // nothing listens there
 	for _, server := range []string{addr, "unix:" + filepath.Join(t.TempDir(), "none")} {
 		tr := newTransport(t, Options{Default: Method{Kind: KindLMTP, LMTP: server}})
 		rs := deliver(t, tr, job("s@x", body, "a@h", "b@h"))

@@ -9,20 +9,20 @@ import (
 
 // Listener is one SMTP listener of the daemon (smtpd.listen).
 type Listener struct {
-	Address string `json:"address"`
-	Mode    string `json:"mode"` // smtp, submission or smtps
+	Address string       `json:"address"`
+	Mode    ListenerMode `json:"mode"` // smtp, submission or smtps
 }
 
 // LocalDomain is one entry of local.domains: how mail for a recipient
 // domain (after qmail's rewrite, so a virtual domain's own name) is
 // delivered on the local channel.
 type LocalDomain struct {
-	Domain    string   `json:"domain"`            // lower-case
-	Transport string   `json:"transport"`         // maildir, lmtp or command; default maildir
-	Maildir   string   `json:"maildir,omitempty"` // empty in the file: local.maildir
-	LMTP      string   `json:"lmtp,omitempty"`    // "unix:/path" or "host:port"
-	Command   []string `json:"command,omitempty"` // argv template
-	User      string   `json:"user,omitempty"`    // system user commands run as (root daemon); empty: local.user
+	Domain    string         `json:"domain"`            // lower-case
+	Transport LocalTransport `json:"transport"`         // maildir, lmtp or command; default maildir
+	Maildir   string         `json:"maildir,omitempty"` // empty in the file: local.maildir
+	LMTP      string         `json:"lmtp,omitempty"`    // "unix:/path" or "host:port"
+	Command   []string       `json:"command,omitempty"` // argv template
+	User      string         `json:"user,omitempty"`    // system user commands run as (root daemon); empty: local.user
 }
 
 // Config is the effective configuration. The zero value is not useful; use
@@ -34,7 +34,7 @@ type Config struct {
 	ControlDir string // control_dir
 	AdminGroup string // admin_group: group whose members may read and change the queue
 
-	LogFormat string     // log.format: text, json or qmail
+	LogFormat LogFormat  // log.format: text, json or qmail
 	LogLevel  slog.Level // log.level
 
 	StoreBatchDelay time.Duration // store.batch_delay: group-commit window
@@ -48,47 +48,47 @@ type Config struct {
 	MetricsListen                string     // metrics.listen
 
 	TLSPolicy         []TLSRule     // tls.policy
-	TLSDefaultLevel   string        // tls.default_level
-	TLSMinVersion     string        // tls.min_version: 1.0 to 1.3
-	TLSOnExpiry       string        // tls.on_expiry: hold or bounce
+	TLSDefaultLevel   TLSLevel      // tls.default_level
+	TLSMinVersion     TLSVersion    // tls.min_version: 1.0 to 1.3
+	TLSOnExpiry       ExpiryAction  // tls.on_expiry: hold or bounce
 	TLSPlaintextAfter time.Duration // tls.plaintext_after
 	TLSRememberBroken time.Duration // tls.remember_broken
-	TLSMTASTS         string        // tls.mta_sts: on or off
+	TLSMTASTS         bool          // tls.mta_sts: on or off
 	TLSMTASTSCA       string        // tls.mta_sts_ca: extra CA file for policy fetches
-	TLSDANE           string        // tls.dane: on or off
+	TLSDANE           bool          // tls.dane: on or off
 	TLSClientCert     string        // tls.client_cert ("" = control_dir/clientcert.pem)
 	TLSServerCert     string        // tls.server_cert ("" = control_dir/servercert.pem)
 	TLSClientCA       string        // tls.client_ca ("" = control_dir/clientca.pem)
 	TLSClientCRL      string        // tls.client_crl ("" = control_dir/clientcrl.pem)
 
-	SMTPDQmailQueue        string        // smtpd.qmailqueue: a qmail-queue program for the listeners
-	SMTPDTCPRules          string        // smtpd.tcprules: tcprules cdb for the listeners
-	SMTPDAuthCheckpassword []string      // smtpd.auth_checkpassword: program and arguments
-	SMTPDAuthPasswords     string        // smtpd.auth_passwords: password file
-	SMTPDAuthWithoutTLS    string        // smtpd.auth_without_tls: never or loopback
-	SMTPDAuthMaxFailures   int           // smtpd.auth_max_failures per client
-	SMTPDAuthFailDelay     time.Duration // smtpd.auth_fail_delay
-	SMTPDBareLF            string        // smtpd.bare_lf: reject or normalize
-	SMTPDMaxLine           int           // smtpd.max_line
-	SMTPDMaxRcpts          int           // smtpd.max_rcpts
-	SMTPDMaxHeader         int           // smtpd.max_header: bytes
-	SMTPDMaxErrors         int           // smtpd.max_errors
-	SMTPDMaxConnections    int           // smtpd.max_connections
-	SMTPDMaxPerClient      int           // smtpd.max_per_client
+	SMTPDQmailQueue        string         // smtpd.qmailqueue: a qmail-queue program for the listeners
+	SMTPDTCPRules          string         // smtpd.tcprules: tcprules cdb for the listeners
+	SMTPDAuthCheckpassword []string       // smtpd.auth_checkpassword: program and arguments
+	SMTPDAuthPasswords     string         // smtpd.auth_passwords: password file
+	SMTPDAuthWithoutTLS    AuthWithoutTLS // smtpd.auth_without_tls: never or loopback
+	SMTPDAuthMaxFailures   int            // smtpd.auth_max_failures per client
+	SMTPDAuthFailDelay     time.Duration  // smtpd.auth_fail_delay
+	SMTPDBareLF            BareLF         // smtpd.bare_lf: reject or normalize
+	SMTPDMaxLine           int            // smtpd.max_line
+	SMTPDMaxRcpts          int            // smtpd.max_rcpts
+	SMTPDMaxHeader         int            // smtpd.max_header: bytes
+	SMTPDMaxErrors         int            // smtpd.max_errors
+	SMTPDMaxConnections    int            // smtpd.max_connections
+	SMTPDMaxPerClient      int            // smtpd.max_per_client
 
-	LocalTransport string        // local.transport: maildir, lmtp or command
-	LocalMaildir   string        // local.maildir: Maildir template ("~/Maildir/")
-	LocalLMTP      string        // local.lmtp: "unix:/path" or "host:port"
-	LocalCommand   []string      // local.command: argv template
-	LocalUser      string        // local.user: system user commands run as; "" the recipient's
-	LocalDomains   []LocalDomain // local.domains: per-domain methods
+	LocalTransport LocalTransport // local.transport: maildir, lmtp or command
+	LocalMaildir   string         // local.maildir: Maildir template ("~/Maildir/")
+	LocalLMTP      string         // local.lmtp: "unix:/path" or "host:port"
+	LocalCommand   []string       // local.command: argv template
+	LocalUser      string         // local.user: system user commands run as; "" the recipient's
+	LocalDomains   []LocalDomain  // local.domains: per-domain methods
 
-	RetrySchedule string        // retry.schedule: qmail or exponential
+	RetrySchedule RetrySchedule // retry.schedule: qmail or exponential
 	RetryInitial  time.Duration // retry.initial: first wait of the exponential schedule
 	RetryMax      time.Duration // retry.max: its cap
 	RetryJitter   float64       // retry.jitter: its random spread, 0..1
 
-	BounceFormat  string        // bounce.format: qmail or dsn
+	BounceFormat  BounceFormat  // bounce.format: qmail or dsn
 	BounceMaxBody int64         // bounce.max_body: largest original a DSN returns whole
 	DelayWarning  time.Duration // bounce.delay_warning: 0 sends no delay warnings
 

@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
-
-// localTransports are the local delivery methods (package delivery/local).
-var localTransports = []string{"maildir", "lmtp", "command"}
 
 // errLocalDomainsText: local.domains is a list of mappings, which the
 // environment and --set syntax cannot write.
@@ -35,7 +33,7 @@ func checkLMTP(s string) error {
 func checkLocalDomains(ds []LocalDomain) error {
 	seen := map[string]bool{}
 	for _, d := range ds {
-		for _, s := range append([]string{d.Domain, d.Transport, d.Maildir, d.LMTP, d.User}, d.Command...) {
+		for _, s := range append([]string{d.Domain, string(d.Transport), d.Maildir, d.LMTP, d.User}, d.Command...) {
 			if err := checkText(s); err != nil {
 				return err
 			}
@@ -55,13 +53,13 @@ func checkLocalDomains(ds []LocalDomain) error {
 }
 
 // checkMethod checks that a transport is known and has what it needs.
-func checkMethod(what, transport, lmtp string, command []string) error {
+func checkMethod(what string, transport LocalTransport, lmtp string, command []string) error {
 	switch {
-	case !contains(localTransports, transport):
-		return fmt.Errorf("%s: transport %q is not one of %s", what, transport, strings.Join(localTransports, ", "))
-	case transport == "lmtp" && lmtp == "":
+	case !slices.Contains(localTransports, transport):
+		return fmt.Errorf("%s: transport %q is not one of %s", what, transport, strings.Join(words(localTransports), ", "))
+	case transport == TransportLMTP && lmtp == "":
 		return fmt.Errorf("%s: transport lmtp needs an lmtp address", what)
-	case transport == "command" && (len(command) == 0 || command[0] == ""):
+	case transport == TransportCommand && (len(command) == 0 || command[0] == ""):
 		return fmt.Errorf("%s: transport command needs a command", what)
 	case lmtp != "":
 		return checkLMTP(lmtp)
@@ -96,7 +94,7 @@ func checkLocal(c *Config, failed map[string]bool) []error {
 // localDomainFields are the fields of a local.domains entry d.
 func localDomainFields(d *LocalDomain) fields {
 	return fields{what: "local.domains",
-		scalars: map[string]*string{"domain": &d.Domain, "transport": &d.Transport, "maildir": &d.Maildir, "lmtp": &d.LMTP, "user": &d.User},
+		scalars: map[string]*string{"domain": &d.Domain, "transport": (*string)(&d.Transport), "maildir": &d.Maildir, "lmtp": &d.LMTP, "user": &d.User},
 		lists:   map[string]*[]string{"command": &d.Command}}
 }
 
@@ -104,7 +102,7 @@ func localDomainFields(d *LocalDomain) fields {
 // maildir, and the domain is lower-cased (domains compare without case,
 // RFC 5321 §2.4).
 func localDomainYAML(n *yaml.Node) (LocalDomain, error) {
-	d := LocalDomain{Transport: "maildir"}
+	d := LocalDomain{Transport: TransportMaildir}
 	if err := localDomainFields(&d).decode(n); err != nil {
 		return LocalDomain{}, err
 	}

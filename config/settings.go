@@ -130,6 +130,8 @@ func formatValue(v any) string {
 		for _, s := range v {
 			n.Content = append(n.Content, str(s))
 		}
+	case bool:
+		return onOff(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case float64:
@@ -142,7 +144,7 @@ func formatValue(v any) string {
 		n = &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
 		for _, l := range v {
 			n.Content = append(n.Content, &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
-				Content: []*yaml.Node{str("address"), str(l.Address), str("mode"), str(l.Mode)}})
+				Content: []*yaml.Node{str("address"), str(l.Address), str("mode"), str(string(l.Mode))}})
 		}
 	case []LocalDomain:
 		n = localDomainsNode(v)
@@ -170,6 +172,8 @@ func jsonValue(v any) any {
 		return formatDuration(v)
 	case slog.Level:
 		return strings.ToLower(v.String())
+	case bool:
+		return onOff(v)
 	}
 	return v
 }

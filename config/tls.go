@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -14,29 +15,23 @@ import (
 // TLS_README); package
 // tls/policy compiles it.
 type TLSRule struct {
-	Destination string   `json:"destination"`
-	Level       string   `json:"level"`                 // none, may, encrypt, verify, secure, dane, dane-only, fingerprint
-	CAFile      string   `json:"ca_file,omitempty"`     // CA certificates for verify and secure
-	MinVersion  string   `json:"min_version,omitempty"` // 1.0 to 1.3
-	Ciphers     string   `json:"ciphers,omitempty"`     // an OpenSSL cipher string
-	ServerName  string   `json:"servername,omitempty"`  // SNI name, and the name verified when Match is empty
-	Match       []string `json:"match,omitempty"`       // names the certificate may carry
-	Pins        []string `json:"fingerprints,omitempty"`
+	Destination string     `json:"destination"`
+	Level       TLSLevel   `json:"level"`                 // none, may, encrypt, verify, secure, dane, dane-only, fingerprint
+	CAFile      string     `json:"ca_file,omitempty"`     // CA certificates for verify and secure
+	MinVersion  TLSVersion `json:"min_version,omitempty"` // 1.0 to 1.3
+	Ciphers     string     `json:"ciphers,omitempty"`     // an OpenSSL cipher string
+	ServerName  string     `json:"servername,omitempty"`  // SNI name, and the name verified when Match is empty
+	Match       []string   `json:"match,omitempty"`       // names the certificate may carry
+	Pins        []string   `json:"fingerprints,omitempty"`
 }
-
-// TLSLevels are the policy levels, weakest first.
-var TLSLevels = []string{"none", "may", "encrypt", "verify", "secure", "dane", "dane-only", "fingerprint"}
-
-// tlsVersions are the values of tls.min_version and a rule's min_version.
-var tlsVersions = []string{"1.0", "1.1", "1.2", "1.3"}
 
 var errTLSPolicyText = errRecordsText("tls.policy", "{destination, level, ca_file, min_version, ciphers, servername, match, fingerprints}")
 
 // tlsRuleFields are the fields of a tls.policy entry r.
 func tlsRuleFields(r *TLSRule) fields {
 	return fields{what: "tls.policy",
-		scalars: map[string]*string{"destination": &r.Destination, "level": &r.Level, "ca_file": &r.CAFile,
-			"min_version": &r.MinVersion, "ciphers": &r.Ciphers, "servername": &r.ServerName},
+		scalars: map[string]*string{"destination": &r.Destination, "level": (*string)(&r.Level), "ca_file": &r.CAFile,
+			"min_version": (*string)(&r.MinVersion), "ciphers": &r.Ciphers, "servername": &r.ServerName},
 		lists: map[string]*[]string{"match": &r.Match, "fingerprints": &r.Pins}}
 }
 
@@ -59,7 +54,7 @@ func tlsRuleYAML(n *yaml.Node) (TLSRule, error) {
 func checkTLSRules(rs []TLSRule) error {
 	seen := map[string]bool{}
 	for _, r := range rs {
-		for _, s := range append(append([]string{r.Destination, r.Level, r.CAFile, r.MinVersion, r.Ciphers, r.ServerName}, r.Match...), r.Pins...) {
+		for _, s := range append(append([]string{r.Destination, string(r.Level), r.CAFile, string(r.MinVersion), r.Ciphers, r.ServerName}, r.Match...), r.Pins...) {
 			if err := checkText(s); err != nil {
 				return err
 			}
@@ -69,11 +64,11 @@ func checkTLSRules(rs []TLSRule) error {
 			return errors.New("tls.policy entry without a destination")
 		case seen[r.Destination]:
 			return fmt.Errorf("destination %s: listed twice", r.Destination)
-		case !contains(TLSLevels, r.Level):
-			return fmt.Errorf("destination %s: level %q is not one of %s", r.Destination, r.Level, strings.Join(TLSLevels, ", "))
-		case r.MinVersion != "" && !contains(tlsVersions, r.MinVersion):
-			return fmt.Errorf("destination %s: min_version %q is not one of %s", r.Destination, r.MinVersion, strings.Join(tlsVersions, ", "))
-		case r.Level == "fingerprint" && len(r.Pins) == 0:
+		case !slices.Contains(TLSLevels, r.Level):
+			return fmt.Errorf("destination %s: level %q is not one of %s", r.Destination, r.Level, strings.Join(words(TLSLevels), ", "))
+		case r.MinVersion != "" && !slices.Contains(tlsVersions, r.MinVersion):
+			return fmt.Errorf("destination %s: min_version %q is not one of %s", r.Destination, r.MinVersion, strings.Join(words(tlsVersions), ", "))
+		case r.Level == TLSLevelFingerprint && len(r.Pins) == 0:
 			return fmt.Errorf("destination %s: level fingerprint needs fingerprints", r.Destination)
 		}
 		seen[r.Destination] = true

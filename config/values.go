@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,10 +18,8 @@ import (
 // A parsed value is a string (kString, kPath, kAddr), []string (kList,
 // kAddrList), int64 (kInt), time.Duration (kSeconds), slog.Level (kLevel)
 // []Listener (kListeners), float64 (kFraction), []LocalDomain
-// (kLocalDomains) or []TLSRule (kTLSPolicy).
-
-// listenerModes are the allowed smtpd.listen modes.
-var listenerModes = []string{"smtp", "submission", "smtps"}
+// (kLocalDomains), []TLSRule (kTLSPolicy) or bool (kOnOff). A kString
+// with oneOf fills a field of one of the enumeration types (enums.go).
 
 // levels are the allowed log.level values.
 var levels = map[string]slog.Level{
@@ -59,6 +59,18 @@ func (k *keyDef) parseText(s string) (any, error) {
 			return nil, fmt.Errorf("not a number: %q", s)
 		}
 		v = f
+	case kOnOff:
+		if err := checkText(s); err != nil {
+			return nil, err
+		}
+		switch s {
+		case "on":
+			v = true
+		case "off":
+			v = false
+		default:
+			return nil, fmt.Errorf("%q is not one of on, off", s)
+		}
 	case kLevel:
 		l, ok := levels[strings.ToLower(s)]
 		if !ok {
@@ -72,7 +84,7 @@ func (k *keyDef) parseText(s string) (any, error) {
 			if !ok {
 				mode = "smtp"
 			}
-			ls = append(ls, Listener{Address: addr, Mode: mode})
+			ls = append(ls, Listener{Address: addr, Mode: ListenerMode(mode)})
 		}
 		v = ls
 	case kLocalDomains:
@@ -151,7 +163,7 @@ func (k *keyDef) check(v any) error {
 				return checkHostPort(v, false, 0)
 			}
 		}
-		if len(k.oneOf) > 0 && !contains(k.oneOf, v) {
+		if len(k.oneOf) > 0 && !slices.Contains(k.oneOf, v) {
 			return fmt.Errorf("%q is not one of %s", v, strings.Join(k.oneOf, ", "))
 		}
 	case []string:
@@ -193,8 +205,8 @@ func (k *keyDef) check(v any) error {
 			if err := checkHostPort(l.Address, false, 0); err != nil {
 				return err
 			}
-			if !contains(listenerModes, l.Mode) {
-				return fmt.Errorf("listener %s: mode %q is not one of %s", l.Address, l.Mode, strings.Join(listenerModes, ", "))
+			if !slices.Contains(listenerModes, l.Mode) {
+				return fmt.Errorf("listener %s: mode %q is not one of %s", l.Address, l.Mode, strings.Join(words(listenerModes), ", "))
 			}
 			if seen[l.Address] {
 				return fmt.Errorf("listener %s: address listed twice", l.Address)
@@ -243,15 +255,6 @@ func checkHostPort(s string, hostRequired bool, minPort int) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // set stores a parsed value in c.
 func (k *keyDef) set(c *Config, v any) {
 	switch p := k.field(c).(type) {
@@ -275,7 +278,14 @@ func (k *keyDef) set(c *Config, v any) {
 		*p = v.([]LocalDomain)
 	case *[]TLSRule:
 		*p = v.([]TLSRule)
+	case *bool:
+		*p = v.(bool)
 	default:
+		// A field of an enumeration type (enums.go) holds a checked word.
+		if e := reflect.ValueOf(p).Elem(); e.Kind() == reflect.String && len(k.oneOf) > 0 {
+			e.SetString(v.(string))
+			return
+		}
 		panic(fmt.Sprintf("config: key %s: field of unhandled type %T", k.name, p))
 	}
 }
@@ -303,6 +313,11 @@ func (k *keyDef) get(c *Config) any {
 		return *p
 	case *[]TLSRule:
 		return *p
+	case *bool:
+		return *p
+	}
+	if e := reflect.ValueOf(k.field(c)).Elem(); e.Kind() == reflect.String && len(k.oneOf) > 0 {
+		return e.String()
 	}
 	panic(fmt.Sprintf("config: key %s: unhandled field type", k.name))
 }

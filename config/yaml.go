@@ -210,7 +210,7 @@ func listenerYAML(n *yaml.Node) (Listener, error) {
 	if n.Kind != yaml.MappingNode {
 		return Listener{}, errors.New("want a mapping {address: host:port, mode: smtp|submission|smtps}")
 	}
-	l := Listener{Mode: "smtp"}
+	l := Listener{Mode: ModeSMTP}
 	var haveAddr, haveMode bool
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
@@ -222,7 +222,7 @@ func listenerYAML(n *yaml.Node) (Listener, error) {
 		case kn.Value == "address" && !haveAddr:
 			l.Address, haveAddr = s, true
 		case kn.Value == "mode" && !haveMode:
-			l.Mode, haveMode = s, true
+			l.Mode, haveMode = ListenerMode(s), true
 		case kn.Value == "address" || kn.Value == "mode":
 			return Listener{}, fmt.Errorf("listener field %s given twice", kn.Value)
 		default:

@@ -24,14 +24,13 @@ import (
 	"github.com/qsend/qsend/delivery"
 	"github.com/qsend/qsend/delivery/local"
 	"github.com/qsend/qsend/delivery/remote"
-	"github.com/qsend/qsend/delivery/rewrite"
-	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/internal/trace"
 	"github.com/qsend/qsend/mx"
+	"github.com/qsend/qsend/setup"
 	"github.com/qsend/qsend/smtpd"
-	"github.com/qsend/qsend/smtpd/setup"
+	smtpsetup "github.com/qsend/qsend/smtpd/setup"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/mtasts"
 	"github.com/qsend/qsend/tls/policy"
@@ -66,9 +65,9 @@ type Daemon struct {
 	remote   *remote.Transport
 	sts      *mtasts.Resolver // nil when tls.mta_sts is off
 
-	smtp          *smtpd.Server // the listeners' server
-	smtpBuilt     *setup.Built  // what smtp's options hold open
-	smtpRetired   []*setup.Built
+	smtp          *smtpd.Server    // the listeners' server
+	smtpBuilt     *smtpsetup.Built // what smtp's options hold open
+	smtpRetired   []*smtpsetup.Built
 	smtpListeners []smtpListener
 	metrics       net.Listener // nil when metrics.listen is empty
 	damaged       int          // problems the start-up check found in the queue file
@@ -93,36 +92,24 @@ func derive(cfg *config.Config, log *slog.Logger) (derived, error) {
 	if d.admins, err = newAdmins(cfg.AdminGroup); err != nil {
 		return d, err
 	}
-	rules, err := Rules(cfg)
+	rules, err := setup.Rules(cfg)
 	if err != nil {
 		return d, err
 	}
-	d.route = route(rules)
-	if d.local, err = local.New(LocalOptions(cfg, rules, log)); err != nil {
+	d.route = setup.Route(rules)
+	if d.local, err = local.New(setup.LocalOptions(cfg, rules, log)); err != nil {
 		return d, fmt.Errorf("local delivery: %w", err)
 	}
-	if d.resolver, err = Resolver(cfg); err != nil {
+	if d.resolver, err = setup.Resolver(cfg); err != nil {
 		return d, err
 	}
-	if d.retry, err = delivery.RetryFunc(cfg.RetrySchedule, cfg.RetryInitial, cfg.RetryMax, cfg.RetryJitter); err != nil {
-		return d, fmt.Errorf("retry (%s): %w", cfg.Origin("retry.max"), err)
+	if d.retry, err = setup.Retry(cfg); err != nil {
+		return d, err
 	}
-	if d.tls, err = TLSPolicy(cfg, log); err != nil {
+	if d.tls, err = setup.TLSPolicy(cfg, log); err != nil {
 		return d, err
 	}
 	return d, nil
-}
-
-// restartKeys take effect only at the next start: they shape the queue
-// file, the log, or the remote transport's connections.
-var restartKeys = map[string]bool{
-	"state_dir": true, "store.batch_delay": true, "log.format": true,
-	"smtproutes": true, "dns.resolvers": true, "remote.port": true, "me": true,
-	"helohost": true, "timeoutconnect": true, "timeoutremote": true,
-	"remote.destination_concurrency": true, "concurrencyremote": true, // qmail reads it only at start (qmail-send.8)
-	"smtpd.listen": true, "metrics.listen": true,
-	"dns.trusted_resolvers": true, "tls.mta_sts": true, "tls.mta_sts_ca": true, "tls.dane": true,
-	"tls.plaintext_after": true, "tls.remember_broken": true,
 }
 
 // Run starts the daemon with the configuration cfg (which Load built from
@@ -200,10 +187,10 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 	for _, l := range d.smtpListeners {
 		opened = append(opened, l.ln)
 	}
-	if d.sts, err = STSResolver(cfg, d.derived.resolver, newSTSCache(d.store), log); err != nil {
+	if d.sts, err = setup.STSResolver(cfg, d.derived.resolver, newSTSCache(d.store), log); err != nil {
 		return fail(err)
 	}
-	d.remote = remote.New(RemoteOptions(cfg, d.derived.resolver, RemoteTLS(cfg, d.derived.tls, d.sts), log))
+	d.remote = remote.New(setup.RemoteOptions(cfg, d.derived.resolver, setup.RemoteTLS(cfg, d.derived.tls, d.sts), log))
 	defer d.remote.Close()
 	d.sched = delivery.New(d.schedulerOptions(cfg))
 	stats, _ := d.store.Stats()
@@ -281,112 +268,18 @@ loop:
 	return runErr
 }
 
-// schedulerOptions maps the configuration onto the scheduler's options.
+// schedulerOptions are the scheduler's options: what setup derives from
+// cfg, with the daemon's store, transports, route and retry schedule.
 func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
-	return delivery.Options{
-		Store:             d.store,
-		Logger:            d.log,
-		Remote:            d.remote,
-		Local:             d.derived.local,
-		ConcurrencyRemote: remoteInProgress(cfg),
-		ConcurrencyLocal:  cfg.ConcurrencyLocal,
-		QueueLifetime:     cfg.QueueLifetime,
-		BounceTLSOnExpiry: cfg.TLSOnExpiry == "bounce",
-		Route:             d.derived.route,
-		Retry:             d.derived.retry,
-		DelayWarning:      cfg.DelayWarning,
-		Bounce: delivery.BounceSettings{
-			BounceFrom:       cfg.BounceFrom,
-			BounceHost:       cfg.BounceHost,
-			DoubleBounceTo:   cfg.DoubleBounceTo,
-			DoubleBounceHost: cfg.DoubleBounceHost,
-			Format:           cfg.BounceFormat,
-			MaxBody:          cfg.BounceMaxBody,
-		},
-	}
+	o := setup.SchedulerOptions(cfg)
+	o.Store = d.store
+	o.Logger = d.log
+	o.Remote = d.remote
+	o.Local = d.derived.local
+	o.Route = d.derived.route
+	o.Retry = d.derived.retry
+	return o
 }
-
-// Rules are qmail-send's rewrite rules (delivery/rewrite) from locals,
-// virtualdomains, percenthack and envnoathost.
-func Rules(cfg *config.Config) (*rewrite.Rules, error) {
-	return rewrite.New(cfg.EnvNoAtHost, cfg.Locals, cfg.PercentHack, cfg.VirtualDomains)
-}
-
-// Router is qmail-send's choice between the local and the remote channel
-// for a recipient.
-func Router(cfg *config.Config) (func(addr string) delivery.Channel, error) {
-	rules, err := Rules(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return route(rules), nil
-}
-
-func route(rules *rewrite.Rules) func(addr string) delivery.Channel {
-	return func(addr string) delivery.Channel {
-		if isLocal, _ := rules.Rewrite(addr); isLocal {
-			return delivery.Local
-		}
-		return delivery.Remote
-	}
-}
-
-// LocalOptions maps the configuration onto local delivery's options.
-func LocalOptions(cfg *config.Config, rules *rewrite.Rules, log *slog.Logger) local.Options {
-	method := func(kind, maildir, lmtp string, cmd []string, user string) local.Method {
-		return local.Method{Kind: kind, Maildir: maildir, LMTP: lmtp, Command: cmd, User: user}
-	}
-	domains := make(map[string]local.Method, len(cfg.LocalDomains))
-	for _, d := range cfg.LocalDomains {
-		domains[d.Domain] = method(d.Transport, d.Maildir, d.LMTP, d.Command, d.User)
-	}
-	return local.Options{
-		Rewrite: rules,
-		Me:      cfg.Me,
-		Logger:  log,
-		Default: method(cfg.LocalTransport, cfg.LocalMaildir, cfg.LocalLMTP, cfg.LocalCommand, cfg.LocalUser),
-		Domains: domains,
-	}
-}
-
-// Resolver builds the DNS resolver and smtproutes router of remote
-// delivery; a malformed smtproutes entry is a configuration error.
-func Resolver(cfg *config.Config) (*mx.Resolver, error) {
-	routes, err := mx.ParseRoutes(cfg.SMTPRoutes)
-	if err != nil {
-		return nil, fmt.Errorf("smtproutes (%s): %w", cfg.Origin("smtproutes"), err)
-	}
-	trusted, err := trustedResolvers(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return mx.New(mx.Options{Resolvers: cfg.DNSResolvers, Me: cfg.Me, Routes: routes, TrustedResolvers: trusted})
-}
-
-// RemoteOptions maps the configuration onto remote delivery's options;
-// tlsOpts says how STARTTLS is used (RemoteTLS).
-func RemoteOptions(cfg *config.Config, r *mx.Resolver, tlsOpts remote.TLSOptions, log *slog.Logger) remote.Options {
-	return remote.Options{
-		Resolver: r,
-		Port:     cfg.RemotePort,
-		TLS:      tlsOpts,
-		Client: smtpclient.Options{
-			HeloHost:       cfg.HeloHost,
-			ConnectTimeout: cfg.TimeoutConnect,
-			Timeout:        cfg.TimeoutRemote,
-		},
-		Sessions:       cfg.ConcurrencyRemote,
-		PerDestination: min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1)),
-		MaxWaiting:     remoteInProgress(cfg) * 3 / 4,
-		Logger:         log,
-	}
-}
-
-// remoteInProgress is how many remote messages the scheduler keeps in
-// progress: concurrencyremote bounds the SMTP sessions (qmail's remote
-// deliveries at once), and four times as many messages in progress keep
-// every session busy while others wait for theirs.
-func remoteInProgress(cfg *config.Config) int { return 4 * cfg.ConcurrencyRemote }
 
 // reload reads the configuration again (SIGHUP). A configuration that does
 // not load leaves the running one in force.
@@ -396,7 +289,7 @@ func (d *Daemon) reload() {
 	if err == nil {
 		der, err = derive(cfg, d.log)
 	}
-	var built *setup.Built
+	var built *smtpsetup.Built
 	if err == nil {
 		built, err = d.smtpOptions(cfg)
 	}
@@ -411,7 +304,7 @@ func (d *Daemon) reload() {
 	}
 	changed := cfg.Diff(d.cfg)
 	for _, key := range changed {
-		if restartKeys[key] {
+		if !config.AppliedOnReload(key) {
 			d.log.Warn("reload: this change takes effect at the next start", "key", key)
 		}
 	}

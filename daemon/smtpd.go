@@ -14,8 +14,9 @@ import (
 	"github.com/qsend/qsend/intake/qq"
 	"github.com/qsend/qsend/internal/envelope"
 	"github.com/qsend/qsend/internal/trace"
+	"github.com/qsend/qsend/setup"
 	"github.com/qsend/qsend/smtpd"
-	"github.com/qsend/qsend/smtpd/setup"
+	smtpsetup "github.com/qsend/qsend/smtpd/setup"
 	"github.com/qsend/qsend/store"
 )
 
@@ -27,7 +28,6 @@ type smtpListener struct {
 
 // listenSMTP opens the smtpd.listen sockets; on an error none stays open.
 func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
-	modes := map[string]smtpd.Mode{"smtp": smtpd.ModeSMTP, "submission": smtpd.ModeSubmission, "smtps": smtpd.ModeSMTPS}
 	var out []smtpListener
 	for _, l := range cfg.SMTPDListen {
 		ln, err := net.Listen("tcp", l.Address)
@@ -37,7 +37,7 @@ func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
 			}
 			return nil, fmt.Errorf("smtpd.listen (%s): %w", cfg.Origin("smtpd.listen"), err)
 		}
-		out = append(out, smtpListener{ln: ln, mode: modes[l.Mode]})
+		out = append(out, smtpListener{ln: ln, mode: setup.ListenerMode(l.Mode)})
 	}
 	return out, nil
 }
@@ -45,16 +45,16 @@ func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
 // smtpOptions builds the listeners' server options. Accepted messages go
 // into the queue directly, or through smtpd.qmailqueue when it is set (a
 // content filter such as simscan, as QMAILQUEUE in qmail.c qmail_open()).
-func (d *Daemon) smtpOptions(cfg *config.Config) (*setup.Built, error) {
+func (d *Daemon) smtpOptions(cfg *config.Config) (*smtpsetup.Built, error) {
 	var q smtpd.Queue = storeQueue{d}
 	if cfg.SMTPDQmailQueue != "" {
 		q = smtpd.EnvelopeOnly(qq.Queue{Program: cfg.SMTPDQmailQueue, Dir: filepath.Dir(cfg.ControlDir), Layout: d.layout, PID: os.Getpid()})
 	}
-	return setup.Options(cfg, q, d.log)
+	return smtpsetup.Options(cfg, q, d.log)
 }
 
 // smtpServer builds the listeners' SMTP server.
-func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *setup.Built, error) {
+func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *smtpsetup.Built, error) {
 	built, err := d.smtpOptions(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -70,7 +70,7 @@ func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *setup.Built, er
 // reconfigureSMTP gives new sessions the options of built (SIGHUP). The
 // files the old options hold stay open for the sessions still using them,
 // until the daemon stops.
-func (d *Daemon) reconfigureSMTP(built *setup.Built) error {
+func (d *Daemon) reconfigureSMTP(built *smtpsetup.Built) error {
 	if err := d.smtp.Reconfigure(built.Options); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/qsend/qsend/daemon"
+	"github.com/qsend/qsend/setup"
 )
 
 func (a *app) daemonCmd() *cobra.Command {
@@ -23,7 +24,7 @@ func (a *app) daemonCmd() *cobra.Command {
 			}
 			level := new(slog.LevelVar)
 			level.Set(cfg.LogLevel)
-			log, err := daemon.NewLogger(a.stderr, cfg.LogFormat, level)
+			log, err := setup.Logger(a.stderr, cfg.LogFormat, level)
 			if err != nil {
 				return exitf(2, "configuration: %v; not starting", err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/qsend/qsend/daemon"
 	"github.com/qsend/qsend/delivery"
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/setup"
 	"github.com/qsend/qsend/store"
 )
 
@@ -127,7 +128,7 @@ func (a *app) queueCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return a.withBackend(false, func(b queueBackend, cfg *config.Config) error {
-				route, err := daemon.Router(cfg)
+				route, err := setup.Router(cfg)
 				if err != nil {
 					return exitf(2, "configuration: %v", err)
 				}

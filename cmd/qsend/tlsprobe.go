@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/qsend/qsend/daemon"
 	"github.com/qsend/qsend/delivery/remote"
 	"github.com/qsend/qsend/mx"
+	"github.com/qsend/qsend/setup"
 	"github.com/qsend/qsend/tls/mtasts"
 )
 
@@ -90,7 +90,7 @@ usage or configuration error.`,
 }
 
 // probeTransport builds remote delivery from the configuration as the
-// daemon does (daemon.Resolver, TLSPolicy, STSResolver, RemoteOptions),
+// daemon does (setup.Resolver, TLSPolicy, STSResolver, RemoteOptions),
 // with MTA-STS policies kept in memory: the daemon owns the queue file.
 func (a *app) probeTransport(port int, timeout time.Duration) (*remote.Transport, error) {
 	cfg, _, err := a.loadConfig()
@@ -99,23 +99,23 @@ func (a *app) probeTransport(port int, timeout time.Duration) (*remote.Transport
 	}
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn)
-	log, err := daemon.NewLogger(a.stderr, cfg.LogFormat, level)
+	log, err := setup.Logger(a.stderr, cfg.LogFormat, level)
 	if err != nil {
 		return nil, exitf(2, "configuration: %v", err)
 	}
-	r, err := daemon.Resolver(cfg)
+	r, err := setup.Resolver(cfg)
 	if err != nil {
 		return nil, exitf(2, "configuration: %v", err)
 	}
-	eng, err := daemon.TLSPolicy(cfg, log)
+	eng, err := setup.TLSPolicy(cfg, log)
 	if err != nil {
 		return nil, exitf(2, "configuration: %v", err)
 	}
-	sts, err := daemon.STSResolver(cfg, r, &mtasts.MemoryCache{}, log)
+	sts, err := setup.STSResolver(cfg, r, &mtasts.MemoryCache{}, log)
 	if err != nil {
 		return nil, exitf(2, "configuration: %v", err)
 	}
-	o := daemon.RemoteOptions(cfg, r, daemon.RemoteTLS(cfg, eng, sts), log)
+	o := setup.RemoteOptions(cfg, r, setup.RemoteTLS(cfg, eng, sts), log)
 	if port != 0 {
 		o.Port = port
 	}

@@ -63,8 +63,8 @@ func Options(cfg *config.Config, q smtpd.Queue, log *slog.Logger) (*Built, error
 		MaxPerClient:    cfg.SMTPDMaxPerClient,
 		MaxAuthFailures: cfg.SMTPDAuthMaxFailures,
 		AuthFailDelay:   cfg.SMTPDAuthFailDelay,
-		AuthWithoutTLS:  cfg.SMTPDAuthWithoutTLS == "loopback",
-		BareLF:          cfg.SMTPDBareLF,
+		AuthWithoutTLS:  cfg.SMTPDAuthWithoutTLS == config.AuthLoopback,
+		BareLF:          bareLF(cfg.SMTPDBareLF),
 		Queue:           q,
 		Logger:          log,
 		CipherSuites:    ciphers.Parse,
@@ -194,7 +194,7 @@ func serverTLS(cfg *config.Config, log *slog.Logger) (func() *tls.Config, error)
 	if err != nil {
 		return nil, fmt.Errorf("tlsserverciphers (%s): %w", cfg.Origin("tlsserverciphers"), err)
 	}
-	minVersion, err := ciphers.ParseVersion(cfg.TLSMinVersion)
+	minVersion, err := ciphers.ParseVersion(string(cfg.TLSMinVersion))
 	if err != nil {
 		return nil, fmt.Errorf("tls.min_version (%s): %w", cfg.Origin("tls.min_version"), err)
 	}
@@ -206,6 +206,18 @@ func serverTLS(cfg *config.Config, log *slog.Logger) (func() *tls.Config, error)
 		}
 		return base
 	}, nil
+}
+
+// bareLF is the SMTP server's name of an smtpd.bare_lf choice; ""
+// (a Config not made by config.Load) leaves the server's default, reject.
+func bareLF(b config.BareLF) string {
+	switch b {
+	case config.BareLFReject:
+		return smtpd.BareLFReject
+	case config.BareLFNormalize:
+		return smtpd.BareLFNormalize
+	}
+	return string(b)
 }
 
 // passwordChecker is the AUTH backend: a checkpassword program, else a

@@ -1,4 +1,4 @@
-package daemon
+package setup
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/delivery/remote"
+	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/tls/certfile"
 	"github.com/qsend/qsend/tls/ciphers"
@@ -29,11 +30,11 @@ func TLSPolicy(cfg *config.Config, log *slog.Logger) (*policy.Engine, error) {
 	// An empty level (a Config not made by config.Load) leaves policy's
 	// default, may.
 	if cfg.TLSDefaultLevel != "" {
-		if o.Default, err = policy.ParseLevel(cfg.TLSDefaultLevel); err != nil {
+		if o.Default, err = policy.ParseLevel(string(cfg.TLSDefaultLevel)); err != nil {
 			return nil, fmt.Errorf("tls.default_level (%s): %w", cfg.Origin("tls.default_level"), err)
 		}
 	}
-	if o.MinVersion, err = ciphers.ParseVersion(cfg.TLSMinVersion); err != nil {
+	if o.MinVersion, err = ciphers.ParseVersion(string(cfg.TLSMinVersion)); err != nil {
 		return nil, fmt.Errorf("tls.min_version (%s): %w", cfg.Origin("tls.min_version"), err)
 	}
 	// qmail-tls qmail-remote.c tls_init(): the lines of tlsclientciphers joined with ":".
@@ -41,7 +42,7 @@ func TLSPolicy(cfg *config.Config, log *slog.Logger) (*policy.Engine, error) {
 		return nil, fmt.Errorf("tlsclientciphers (%s): %w", cfg.Origin("tlsclientciphers"), err)
 	}
 	for _, r := range cfg.TLSPolicy {
-		rule, err := policy.CompileRule(r.Destination, policy.RuleSpec{Level: r.Level, CAFile: r.CAFile, MinVersion: r.MinVersion,
+		rule, err := policy.CompileRule(r.Destination, policy.RuleSpec{Level: string(r.Level), CAFile: r.CAFile, MinVersion: string(r.MinVersion),
 			Ciphers: r.Ciphers, ServerName: r.ServerName, Match: r.Match, Pins: r.Pins})
 		if err != nil {
 			return nil, fmt.Errorf("%w (%s)", err, cfg.Origin("tls.policy"))
@@ -72,7 +73,7 @@ func TLSPolicy(cfg *config.Config, log *slog.Logger) (*policy.Engine, error) {
 // DNS resolvers, policies are kept in cache (the daemon's is the queue
 // file; `qsend tls-probe` uses an mtasts.MemoryCache).
 func STSResolver(cfg *config.Config, r *mx.Resolver, cache mtasts.Cache, log *slog.Logger) (*mtasts.Resolver, error) {
-	if cfg.TLSMTASTS != "on" {
+	if !cfg.TLSMTASTS {
 		return nil, nil
 	}
 	o := mtasts.Options{TXT: r.TXT, Cache: cache, Logger: log}
@@ -108,8 +109,41 @@ func STSResolver(cfg *config.Config, r *mx.Resolver, cache mtasts.Cache, log *sl
 
 // RemoteTLS maps the configuration onto remote delivery's TLS options.
 func RemoteTLS(cfg *config.Config, e *policy.Engine, sts *mtasts.Resolver) remote.TLSOptions {
-	return remote.TLSOptions{Policy: e, STS: sts, DANE: cfg.TLSDANE == "on",
+	return remote.TLSOptions{Policy: e, STS: sts, DANE: cfg.TLSDANE,
 		PlaintextAfter: cfg.TLSPlaintextAfter, RememberBroken: cfg.TLSRememberBroken}
+}
+
+// Resolver builds the DNS resolver and smtproutes router of remote
+// delivery; a malformed smtproutes entry is a configuration error.
+func Resolver(cfg *config.Config) (*mx.Resolver, error) {
+	routes, err := mx.ParseRoutes(cfg.SMTPRoutes)
+	if err != nil {
+		return nil, fmt.Errorf("smtproutes (%s): %w", cfg.Origin("smtproutes"), err)
+	}
+	trusted, err := trustedResolvers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return mx.New(mx.Options{Resolvers: cfg.DNSResolvers, Me: cfg.Me, Routes: routes, TrustedResolvers: trusted})
+}
+
+// RemoteOptions maps the configuration onto remote delivery's options;
+// tlsOpts says how STARTTLS is used (RemoteTLS).
+func RemoteOptions(cfg *config.Config, r *mx.Resolver, tlsOpts remote.TLSOptions, log *slog.Logger) remote.Options {
+	return remote.Options{
+		Resolver: r,
+		Port:     cfg.RemotePort,
+		TLS:      tlsOpts,
+		Client: smtpclient.Options{
+			HeloHost:       cfg.HeloHost,
+			ConnectTimeout: cfg.TimeoutConnect,
+			Timeout:        cfg.TimeoutRemote,
+		},
+		Sessions:       cfg.ConcurrencyRemote,
+		PerDestination: min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1)),
+		MaxWaiting:     RemoteInProgress(cfg) * 3 / 4,
+		Logger:         log,
+	}
 }
 
 // trustedResolvers parses dns.trusted_resolvers (host:port or a bare

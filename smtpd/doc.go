@@ -19,5 +19,14 @@
 //   - relay tricks (%, !, source routes, several @, address literals) are
 //     refused for clients that may not relay;
 //   - limits on command lines, recipients, header size, errors and
-//     connections, which qmail-smtpd does not have.
+//     connections, which qmail-smtpd does not have;
+//   - time limits against clients that hold connections on purpose
+//     (Postfix's smtpd_per_request_deadline and smtpd_min_data_rate): a
+//     command line must arrive whole within timeoutsmtpd, DATA must keep a
+//     minimum rate, a session has a total limit, and at the connection
+//     limit a newcomer displaces the session idle longest instead of
+//     being refused, with a share of connections kept for clients that
+//     may relay;
+//   - AUTH attempts are counted before they are checked and limited per
+//     client address, so parallel sessions get no more guesses.
 package smtpd

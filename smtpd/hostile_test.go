@@ -152,9 +152,20 @@ func (f checkerFunc) Check(ctx context.Context, user, pass string) error { retur
 
 // fromLoopback dials addr from the loopback address from (127.0.0.x), so
 // that tests have many client addresses on one machine.
-func fromLoopback(t testing.TB, addr string, from netip.Addr) (net.Conn, error) {
+func fromLoopback(addr string, from netip.Addr) (net.Conn, error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from.AsSlice()}, Timeout: 5 * time.Second}
 	return d.Dial("tcp", addr)
+}
+
+// dialFrom is dial from the loopback address from.
+func dialFrom(t testing.TB, addr, from string) *client {
+	t.Helper()
+	c, err := fromLoopback(addr, netip.MustParseAddr(from))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return newClient(t, c)
 }
 
 // testNet maps the loopback address a test client connects from to a
@@ -197,7 +208,7 @@ func TestSlowloris(t *testing.T) {
 		wg.Go(func() {
 			for i := range dials {
 				from := netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + i%addrs)})
-				c, err := fromLoopback(t, ts.addr, from)
+				c, err := fromLoopback(ts.addr, from)
 				if err != nil {
 					st.other.Add(1)
 					continue
@@ -230,11 +241,7 @@ func TestSlowloris(t *testing.T) {
 	var latencies []time.Duration
 	for range 5 {
 		begin := time.Now()
-		cc, err := fromLoopback(t, ts.addr, netip.MustParseAddr("127.0.0.1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := newClient(t, cc)
+		c := dialFrom(t, ts.addr, "127.0.0.1")
 		c.expect(greeting)
 		c.send("EHLO legit.example\r\n")
 		c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME")
@@ -243,7 +250,7 @@ func TestSlowloris(t *testing.T) {
 		}
 		c.send("QUIT\r\n")
 		c.expect("221 " + testMe)
-		cc.Close()
+		c.c.Close()
 		latencies = append(latencies, time.Since(begin).Round(time.Microsecond))
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -359,14 +366,10 @@ func TestRelayShare(t *testing.T) {
 			c.Relay = true // RELAYCLIENT from tcprules
 		}
 	}})
-	outsider := netip.MustParseAddr("127.0.0.2")
+	const outsider = "127.0.0.2"
 	var general []*client
 	for range 7 {
-		cc, err := fromLoopback(t, ts.addr, outsider)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := newClient(t, cc)
+		c := dialFrom(t, ts.addr, outsider)
 		c.expect(greeting)
 		general = append(general, c)
 	}
@@ -374,35 +377,19 @@ func TestRelayShare(t *testing.T) {
 	general[0].startTLS(ts.pki.clientTLS())
 	general[0].send("AUTH PLAIN " + b64("\x00alice\x00secret") + "\r\n")
 	general[0].expect(authOK)
-	cc, err := fromLoopback(t, ts.addr, outsider)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newClient(t, cc)
+	c := dialFrom(t, ts.addr, outsider)
 	c.expect(greeting)
 	general = append(general, c)
 	// The general share is full and nothing idles long enough.
-	cc, err = fromLoopback(t, ts.addr, outsider)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newClient(t, cc).expect("421 too many connections (#4.3.2)")
+	dialFrom(t, ts.addr, outsider).expect("421 too many connections (#4.3.2)")
 	for _, from := range []string{"127.0.0.200", "127.0.0.9"} { // loopback, RELAYCLIENT
-		cc, err := fromLoopback(t, ts.addr, netip.MustParseAddr(from))
-		if err != nil {
-			t.Fatal(err)
-		}
-		newClient(t, cc).expect(greeting)
+		dialFrom(t, ts.addr, from).expect(greeting)
 	}
 	// Full: a relay client displaces an idle outsider, not the
 	// authenticated session.
 	time.Sleep(300 * time.Millisecond)
 	for i := range 7 {
-		cc, err := fromLoopback(t, ts.addr, netip.MustParseAddr("127.0.0.201"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		newClient(t, cc).expect(greeting)
+		dialFrom(t, ts.addr, "127.0.0.201").expect(greeting)
 		general[i+1].expect("421 timeout: idle while the server is full (#4.4.2)")
 	}
 	general[0].send("NOOP\r\n")

@@ -59,15 +59,15 @@ func (r *Rules) Rewrite(addr string) (local bool, out string) {
 	// percenthack: while the domain is listed, the rightmost '%' of the
 	// local part becomes the new '@' and the old domain is dropped.
 	for {
-		at := strings.LastIndexByte(addr, '@')
-		if !r.percentHack[strings.ToLower(addr[at+1:])] {
+		local, domain, _ := envelope.Split(addr)
+		if !r.percentHack[strings.ToLower(domain)] {
 			break
 		}
-		pct := strings.LastIndexByte(addr[:at], '%')
+		pct := strings.LastIndexByte(local, '%')
 		if pct < 0 {
 			break
 		}
-		addr = addr[:pct] + "@" + addr[pct+1:at]
+		addr = local[:pct] + "@" + local[pct+1:]
 	}
 	_, domain, _ := envelope.Split(addr)
 	domain = strings.ToLower(domain)

@@ -3,8 +3,6 @@ package inject
 import (
 	"strings"
 	"testing"
-
-	"github.com/qsend/qsend/internal/envelope"
 )
 
 func TestTokenize(t *testing.T) {
@@ -72,24 +70,5 @@ func TestUnparseQuotes(t *testing.T) {
 	}
 	if got := unquote(ts[2:]); got != `a"b\c<u@[1.2.3.4]>` {
 		t.Fatalf("unquote: %q", got)
-	}
-}
-
-func TestQuoteAddr(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"a@b", "a@b"},
-		{"a b@c", `"a b"@c`},
-		{"a@b@c", `"a@b"@c`},
-		{".a@b", `".a"@b`},
-		{"a..b@c", `"a..b"@c`},
-		{`a"\@c`, `"a\"\\"@c`},
-		{"nohost", "nohost"},
-		{"no host", `"no host"`},
-	}
-	for _, tt := range tests {
-		if got := envelope.QuoteAddr(tt.in); got != tt.want {
-			t.Errorf("envelope.QuoteAddr(%q) = %q, want %q", tt.in, got, tt.want)
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/mx/dnstest"
 )
 
@@ -20,13 +21,8 @@ type remoteWorld struct {
 }
 
 func newRemoteWorld(t *testing.T) *remoteWorld {
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return &remoteWorld{dns: dnstest.Start(t), port: port}
+	// A port free on 127.0.0.2 is almost surely free on the others.
+	return &remoteWorld{dns: dnstest.Start(t), port: testlib.FreePortOn(t, "127.0.0.2")}
 }
 
 // config is the YAML that points a site at this world.

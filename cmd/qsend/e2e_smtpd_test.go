@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/certfile/certtest"
 )
@@ -53,17 +54,6 @@ func needTools(t *testing.T, names ...string) map[string]string {
 	return paths
 }
 
-// freeAddrOn returns ip:port with a TCP port that was free a moment ago.
-func freeAddrOn(t testing.TB, ip string) string {
-	t.Helper()
-	l, err := net.Listen("tcp4", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // smtpdConfig is the YAML of an smtpd section with one listener on a free
 // loopback port per mode, followed by keys (lines of the section without
 // their indentation). It returns the listeners' addresses by mode.
@@ -73,7 +63,7 @@ func smtpdConfig(t *testing.T, modes []string, keys ...string) (yaml string, add
 	var b strings.Builder
 	b.WriteString("smtpd:\n  listen:\n")
 	for _, m := range modes {
-		addrs[m] = freeAddrOn(t, "127.0.0.1")
+		addrs[m] = testlib.FreeAddr(t)
 		fmt.Fprintf(&b, "    - {address: %q, mode: %s}\n", addrs[m], m)
 	}
 	for _, k := range keys {
@@ -655,7 +645,7 @@ func TestSMTPDUnderTcpserver(t *testing.T) {
 	if out, code := runTool(t, rules, "tcprules", cdb, cdb+".tmp"); code != 0 {
 		t.Fatalf("tcprules: exit %d: %s", code, out)
 	}
-	addr := freeAddrOn(t, "127.0.0.1")
+	addr := testlib.FreeAddr(t)
 	s.startTcpserver(addr, cdb, filepath.Join(filepath.Dir(qsendBin), "qmail-smtpd"))
 
 	big := testMessage("big") + "\n" + strings.Repeat("a line that makes the message bigger than DATABYTES\n", 40) + "end"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/qsend/qsend/delivery"
 	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/mx/dnstest"
 	"github.com/qsend/qsend/store"
@@ -28,13 +28,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	// A port free on 127.0.0.2 is almost surely free on the others.
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return &world{t: t, dns: dnstest.Start(t), port: port}
+	return &world{t: t, dns: dnstest.Start(t), port: testlib.FreePortOn(t, "127.0.0.2")}
 }
 
 // server starts an SMTP server on ip at the world's port.

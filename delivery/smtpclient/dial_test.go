@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/internal/testlib"
 )
 
 func TestDialGreetingAndHelo(t *testing.T) {
@@ -59,13 +60,8 @@ func TestDialGreetingAndHelo(t *testing.T) {
 }
 
 func TestDialConnectRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, err = Dial(context.Background(), mustAddr(t, addr), "", testOptions())
+	addr := testlib.FreeAddrOn(t, "127.0.0.2") // nothing listens there
+	_, err := Dial(context.Background(), mustAddr(t, addr), "", testOptions())
 	var e *Error
 	if !errors.As(err, &e) || e.Stage != StageConnect || !e.Temporary() {
 		t.Fatalf("err = %v, want temporary connect error", err)

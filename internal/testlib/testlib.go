@@ -19,7 +19,13 @@ import (
 // where nothing listens. It fails the test when no port can be had.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	return FreePortOn(tb, "127.0.0.1")
+}
+
+// FreePortOn is FreePort on the IPv4 address ip, such as 127.0.0.2.
+func FreePortOn(tb testing.TB, ip string) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp4", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		tb.Fatalf("testlib: free port: %v", err)
 	}
@@ -30,7 +36,13 @@ func FreePort(tb testing.TB) int {
 // FreeAddr is FreePort as an address, "127.0.0.1:port".
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(tb)))
+	return FreeAddrOn(tb, "127.0.0.1")
+}
+
+// FreeAddrOn is FreePortOn as an address, "ip:port".
+func FreeAddrOn(tb testing.TB, ip string) string {
+	tb.Helper()
+	return net.JoinHostPort(ip, strconv.Itoa(FreePortOn(tb, ip)))
 }
 
 // LogBuffer collects what a logger (or a child process) writes; it is safe

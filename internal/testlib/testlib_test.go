@@ -18,8 +18,11 @@ func TestFreePort(t *testing.T) {
 		t.Fatalf("port %d is not free: %v", port, err)
 	}
 	ln.Close()
-	if _, _, err := net.SplitHostPort(FreeAddr(t)); err != nil {
-		t.Fatal(err)
+	if host, _, err := net.SplitHostPort(FreeAddr(t)); err != nil || host != "127.0.0.1" {
+		t.Fatalf("FreeAddr: %q %v", host, err)
+	}
+	if host, _, err := net.SplitHostPort(FreeAddrOn(t, "127.0.0.2")); err != nil || host != "127.0.0.2" {
+		t.Fatalf("FreeAddrOn: %q %v", host, err)
 	}
 }
 

@@ -90,5 +90,16 @@
 // "config file /etc/qsend/qsend.yaml:12", "environment QSEND_STATE_DIR",
 // "flag --set concurrencyremote"). Load has no side effects beyond reading
 // the file and the control directory, so the daemon reloads on SIGHUP by
-// calling it again, keeping the old Config on error and logging Diff.
+// calling it again, keeping the old Config on error and logging Diff. Each
+// key says whether a reload applies it (AppliedOnReload); a change of the
+// others waits for the next start.
+//
+// # Typed values and the reference
+//
+// A key that takes one of a few words is decoded at load into a type of its
+// own (LogFormat, RetrySchedule, TLSLevel, ListenerMode, ...), and an on/off
+// key into a bool, so code that uses a Config compares constants, never
+// texts; `qsend config` still shows the words. Every key's entry in the key
+// table carries a paragraph, from which Reference writes the configuration
+// reference, docs/configuration.md (go generate ./config).
 package config

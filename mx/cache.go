@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/qsend/qsend/internal/flight"
 )
 
 // cacheKey is a lower-case fully qualified name and a query type.
@@ -30,7 +30,7 @@ type cache struct {
 	size    int
 	entries map[cacheKey]*list.Element // of *cacheEntry
 	order   *list.List                 // oldest first
-	flights singleflight.Group         // queries in flight, by cacheKey.flight
+	flights flight.Group[answer]       // queries in flight, by cacheKey.flight
 }
 
 func newCache(size int) *cache {
@@ -54,33 +54,22 @@ func (k cacheKey) flight() string {
 // its own context.
 func (c *cache) get(ctx context.Context, key cacheKey, now func() time.Time,
 	fetch func(context.Context) (answer, time.Duration, error)) (answer, error) {
-	for {
+	if ans, ok := c.fresh(key, now()); ok {
+		return ans, nil
+	}
+	return c.flights.Do(ctx, key.flight(), func(ctx context.Context) (answer, error) {
+		// A query that ended since the look above has cached its answer.
 		if ans, ok := c.fresh(key, now()); ok {
 			return ans, nil
 		}
-		ch := c.flights.DoChan(key.flight(), func() (any, error) {
-			// A query that ended since the look above has cached its answer.
-			if ans, ok := c.fresh(key, now()); ok {
-				return ans, nil
-			}
-			ans, ttl, err := fetch(ctx)
-			if err == nil && ttl > 0 {
-				c.mu.Lock()
-				c.put(key, ans, now().Add(ttl))
-				c.mu.Unlock()
-			}
-			return ans, err
-		})
-		select {
-		case r := <-ch:
-			if r.Err != nil && ctx.Err() == nil && isContextErr(r.Err) {
-				continue // the starter gave up, not the DNS
-			}
-			return r.Val.(answer), r.Err
-		case <-ctx.Done():
-			return answer{}, ctx.Err()
+		ans, ttl, err := fetch(ctx)
+		if err == nil && ttl > 0 {
+			c.mu.Lock()
+			c.put(key, ans, now().Add(ttl))
+			c.mu.Unlock()
 		}
-	}
+		return ans, err
+	})
 }
 
 // fresh returns the cached answer for key if it has not expired at now,

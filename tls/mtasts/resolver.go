@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/qsend/qsend/internal/flight"
 )
 
 // Defaults for Options fields left zero.
@@ -95,9 +95,9 @@ type Resolver struct {
 	refreshAge      time.Duration
 
 	mu      sync.Mutex
-	flights singleflight.Group // fetches in progress, by domain
-	failed  map[string]failure // recent failed fetches, by domain
-	known   map[string]bool    // domains with a policy, for Run without a Lister
+	flights flight.Group[Cached] // fetches in progress, by domain
+	failed  map[string]failure   // recent failed fetches, by domain
+	known   map[string]bool      // domains with a policy, for Run without a Lister
 }
 
 // failure is a failed fetch of a domain's policy id.
@@ -341,29 +341,18 @@ func (r *Resolver) recordID(ctx context.Context, domain string) (string, error) 
 // whose context ends returns at once, and one that waited for a fetch whose
 // starter gave up fetches again with its own context.
 func (r *Resolver) fetchOnce(ctx context.Context, domain, id string, force bool) (Cached, error) {
-	for {
+	if err := r.recentFailure(domain, id, force); err != nil {
+		return Cached{}, err
+	}
+	return r.flights.Do(ctx, domain, func(ctx context.Context) (Cached, error) {
+		// A fetch that failed since the look above is not repeated.
 		if err := r.recentFailure(domain, id, force); err != nil {
 			return Cached{}, err
 		}
-		ch := r.flights.DoChan(domain, func() (any, error) {
-			// A fetch that failed since the look above is not repeated.
-			if err := r.recentFailure(domain, id, force); err != nil {
-				return Cached{}, err
-			}
-			c, err := r.fetchStore(ctx, domain, id)
-			r.noteFetch(domain, id, err)
-			return c, err
-		})
-		select {
-		case res := <-ch:
-			if res.Err != nil && ctx.Err() == nil && isContextErr(res.Err) {
-				continue // the starter gave up, not the server
-			}
-			return res.Val.(Cached), res.Err
-		case <-ctx.Done():
-			return Cached{}, ctx.Err()
-		}
-	}
+		c, err := r.fetchStore(ctx, domain, id)
+		r.noteFetch(domain, id, err)
+		return c, err
+	})
 }
 
 // recentFailure returns the error of a fetch of domain's policy id that

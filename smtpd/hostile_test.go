@@ -351,6 +351,37 @@ func TestDropIdle(t *testing.T) {
 	c.expect("421 too many connections (#4.3.2)")
 }
 
+// TestDropIdleSparesData: a client sending its message, however long
+// that takes, is not the one dropped, with a minimum rate or without.
+func TestDropIdleSparesData(t *testing.T) {
+	for _, rate := range []int64{-1, 1000} {
+		t.Run(fmt.Sprint("rate ", rate), func(t *testing.T) {
+			ts := startServer(t, serverConfig{opts: func(o *Options) {
+				o.MaxConnections = 2
+				o.RelayReserve = -1
+				o.BusyIdleTimeout = 200 * time.Millisecond
+				o.MinDataRate = rate
+			}})
+			idle := dial(t, ts.addr)
+			idle.expect(greeting)
+			busy := dial(t, ts.addr)
+			busy.expect(greeting)
+			busy.send(mailOK + rcptLocal + "DATA\r\n")
+			busy.expect("250 ok", "250 ok", "354 go ahead")
+			for range 10 { // 2,000 bytes/s for 500 ms
+				busy.send(strings.Repeat("x", 98) + "\r\n")
+				time.Sleep(50 * time.Millisecond)
+			}
+			dial(t, ts.addr).expect(greeting)
+			idle.expect("421 timeout: idle while the server is full (#4.4.2)")
+			busy.send(".\r\n")
+			if r := busy.line(); !strings.HasPrefix(r, "250 ok") {
+				t.Fatalf("message: %q", r)
+			}
+		})
+	}
+}
+
 // TestRelayShare: clients that may not relay leave RelayReserve of the
 // connections free for those that may (loopback, RELAYCLIENT), and an
 // authenticated session counts in that share, never displaced.

@@ -215,6 +215,8 @@ func (s *Server) dropIdle(o *Options) bool {
 	s.count(victim, false)
 	victim.link.dropped.Store(true)
 	victim.raw.SetReadDeadline(time.Unix(1, 0))
+	o.Logger.Info("smtpd: idle session dropped to make room", "remote", ipString(victim.info),
+		"port", int(victim.info.RemotePort), "idle", time.Since(time.Unix(0, oldest)).Round(time.Millisecond).String())
 	return true
 }
 

@@ -78,7 +78,7 @@ func (l *link) Read(p []byte) (int, error) {
 	}
 	n, err := l.c.Read(p)
 	l.lineBytes += n
-	if l.data {
+	if l.data && n > 0 {
 		l.dataBytes += int64(n)
 		l.idle.Store(l.dataEarned().UnixNano())
 	}
@@ -106,10 +106,11 @@ func (l *link) readDeadline(now time.Time) time.Time {
 }
 
 // dataEarned is the instant up to which DATA's bytes so far keep the
-// session within its rate: the start plus the time they earn.
+// session within its rate: the start plus the time they earn. Without a
+// rate, any data is progress: it is the time of the last read.
 func (l *link) dataEarned() time.Time {
 	if l.rate <= 0 {
-		return l.dataStart
+		return time.Now()
 	}
 	return l.dataStart.Add(time.Duration(l.dataBytes * int64(time.Second) / l.rate))
 }
@@ -121,6 +122,10 @@ func (l *link) dataDue() time.Time {
 	}
 	return l.dataEarned().Add(l.grace)
 }
+
+// waiting notes that the session waits for the client from now: for its
+// TLS handshake, or the greeting not yet sent.
+func (l *link) waiting(now time.Time) { l.idle.Store(now.UnixNano()) }
 
 // waitLine notes that the session waits for a command line from now, of
 // which buffered bytes are already read.
@@ -248,6 +253,7 @@ func newSession(srv *Server, c net.Conn, info Conn) *session {
 	}
 	s.log = o.Logger.With("remote", ipString(info), "port", int(info.RemotePort))
 	s.link = &link{c: c, timeout: o.Timeout, grace: o.DataGrace, rate: max(o.MinDataRate, 0)}
+	s.link.waiting(time.Now())
 	return s
 }
 

@@ -51,7 +51,9 @@ func (s *session) starttlsCmd(arg string) {
 // qmail-tls 20110119 empties its input buffer the same way).
 func (s *session) handshake(cfg *tls.Config) error {
 	tc := tls.Server(s.raw, cfg)
-	s.raw.SetDeadline(earliest(time.Now().Add(s.o.Timeout), s.link.end))
+	now := time.Now()
+	s.raw.SetDeadline(earliest(now.Add(s.o.Timeout), s.link.end))
+	s.link.waiting(now)
 	if err := tc.HandshakeContext(s.ctx); err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func check(importer, imported string) string {
 	case to < 0:
 		return imported + " belongs to no stage: add its folder to the stages in internal/layers"
 	case testHelper(imported) && !testHelper(importer):
-		return importer + " (stage " + stages[from].name + ") imports the test helper " + imported + ", which only tests may import"
+		return importer + " (stage " + stages[from].name + ") imports the test helper " + imported + " (stage " + stages[to].name + "), which only tests may import"
 	case to > from:
 		return importer + " (stage " + stages[from].name + ") imports " + imported + " of the higher stage " + stages[to].name
 	case to == from:

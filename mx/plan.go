@@ -199,8 +199,3 @@ func (r *Resolver) finish(p Plan, cands []candidate, selfCheck bool) (Plan, erro
 	}
 	return Plan{}, errNoMX(p.Domain)
 }
-
-// isContextErr reports whether err is a cancelled or expired context.
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}

@@ -75,6 +75,12 @@ type Config struct {
 	SMTPDMaxErrors         int            // smtpd.max_errors
 	SMTPDMaxConnections    int            // smtpd.max_connections
 	SMTPDMaxPerClient      int            // smtpd.max_per_client
+	SMTPDAuthConcurrency   int            // smtpd.auth_concurrency: AUTH checks at once per client
+	SMTPDRelayReserve      float64        // smtpd.relay_reserve: share of connections for relay clients
+	SMTPDBusyIdleTimeout   time.Duration  // smtpd.busy_idle_timeout: 0 = never displace
+	SMTPDSessionTimeout    time.Duration  // smtpd.session_timeout: 0 = no limit
+	SMTPDMinDataRate       int            // smtpd.min_data_rate: bytes/s, 0 = none
+	SMTPDDataGrace         time.Duration  // smtpd.data_grace
 
 	LocalTransport LocalTransport // local.transport: maildir, lmtp or command
 	LocalMaildir   string         // local.maildir: Maildir template ("~/Maildir/")

@@ -139,6 +139,21 @@ var keys = []keyDef{
 		doc: "SMTP sessions at once over all listeners."},
 	{name: "smtpd.max_per_client", kind: kInt, def: "50", lo: 1, hi: noMax, reload: true, field: func(c *Config) any { return &c.SMTPDMaxPerClient },
 		doc: "SMTP sessions at once per client address (per /64 for IPv6)."},
+	// Attack limits of the SMTP server, after Postfix's: anvil's per-client
+	// counts, smtpd_timeout under stress, smtpd_per_request_deadline and
+	// smtpd_min_data_rate.
+	{name: "smtpd.auth_concurrency", kind: kInt, def: "2", lo: 1, hi: noMax, reload: false, field: func(c *Config) any { return &c.SMTPDAuthConcurrency },
+		doc: "SMTP AUTH attempts of one client address (per /64 for IPv6) checked at once; more get `454` and may try again. Every attempt counts towards `smtpd.auth_max_failures` from the moment it is made, so clients that open many sessions at once get no more guesses than one; this bound keeps them from holding many password checks at a time. Two lets a mail program open two submission connections at the same instant."},
+	{name: "smtpd.relay_reserve", kind: kFraction, def: "0.1", reload: true, field: func(c *Config) any { return &c.SMTPDRelayReserve },
+		doc: "The share of `smtpd.max_connections` kept for clients that may relay when they connect (`RELAYCLIENT` from `smtpd.tcprules`, loopback): other clients are refused, or displace an idle session, once they hold the rest. A client that authenticates moves into this share. 0: none kept."},
+	{name: "smtpd.busy_idle_timeout", kind: kSeconds, def: "10s", lo: 0, hi: noMax, reload: true, field: func(c *Config) any { return &c.SMTPDBusyIdleTimeout },
+		doc: "Once the connection limit is reached, a new connection displaces the session of a client that may not relay which has waited longest for its client, if that is longer than this; the dropped session gets `421 timeout: idle while the server is full (#4.4.2)`. Slow clients holding connections on purpose go first, not the newcomer; Postfix under stress shortens `smtpd_timeout` to 10 s for the same end. 0: a full server refuses newcomers with `421 too many connections`."},
+	{name: "smtpd.session_timeout", kind: kSeconds, def: "1h", lo: 0, hi: noMax, reload: true, field: func(c *Config) any { return &c.SMTPDSessionTimeout },
+		doc: "The longest an SMTP session may last, however busy; then it gets `421 timeout: session time limit exceeded (#4.4.2)`. Each command line must also arrive whole within `timeoutsmtpd`, as Postfix's `smtpd_per_request_deadline` makes of `smtpd_timeout`. 0: no limit."},
+	{name: "smtpd.min_data_rate", kind: kInt, def: "500", lo: 0, hi: noMax, reload: true, field: func(c *Config) any { return &c.SMTPDMinDataRate },
+		doc: "The rate, in bytes per second, that DATA must keep up once `smtpd.data_grace` has passed: by any instant the client must have sent this rate times the time since DATA less the grace, else it gets `421 timeout: data too slow (#4.4.2)`. Postfix's `smtpd_min_data_rate`. 0: no minimum."},
+	{name: "smtpd.data_grace", kind: kSeconds, def: "300s", lo: int64(time.Second), hi: noMax, reload: true, field: func(c *Config) any { return &c.SMTPDDataGrace },
+		doc: "The time DATA has before `smtpd.min_data_rate` applies; the deadline moves on with the data received. Postfix's `smtpd_timeout` plays this part for its DATA deadline."},
 	// Local delivery (package delivery/local): qmail's "./Maildir/" in the
 	// user's home by default, as qmail's most common defaultdelivery.
 	{name: "local.transport", kind: kString, def: "maildir", oneOf: words(localTransports), reload: true, field: func(c *Config) any { return &c.LocalTransport },

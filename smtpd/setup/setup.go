@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/smtpd"
@@ -72,6 +73,13 @@ func Options(cfg *config.Config, q smtpd.Queue, log *slog.Logger) (*Built, error
 	if cfg.SMTPDAuthFailDelay == 0 {
 		o.AuthFailDelay = -1 // smtpd: negative is no delay, 0 its default
 	}
+	o.MaxAuthConcurrent = cfg.SMTPDAuthConcurrency
+	o.DataGrace = cfg.SMTPDDataGrace
+	// The keys' 0 is "none", which smtpd spells negative (0 is its default).
+	o.RelayReserve = noneIsNegative(cfg.SMTPDRelayReserve)
+	o.BusyIdleTimeout = noneIsNegative(cfg.SMTPDBusyIdleTimeout)
+	o.SessionTimeout = noneIsNegative(cfg.SMTPDSessionTimeout)
+	o.MinDataRate = noneIsNegative(int64(cfg.SMTPDMinDataRate))
 	var err error
 	if err = b.lists(cfg, &o); err != nil {
 		b.Close()
@@ -108,6 +116,14 @@ func Options(cfg *config.Config, q smtpd.Queue, log *slog.Logger) (*Built, error
 	}
 	b.Options = o
 	return b, nil
+}
+
+// noneIsNegative turns a key's 0 ("none") into smtpd's -1.
+func noneIsNegative[T int64 | float64 | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // lists compiles the qregex bad lists (README.qregex).

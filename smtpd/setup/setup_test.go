@@ -161,3 +161,21 @@ func TestRules(t *testing.T) {
 		t.Errorf("no rule: %v, %+v", err, c)
 	}
 }
+
+// TestOptionsAttackLimits: the attack limits reach the server; a key's 0
+// ("none") is smtpd's negative value.
+func TestOptionsAttackLimits(t *testing.T) {
+	cfg := site(t, map[string]string{"me": "mx.example.org\n"},
+		"smtpd:\n  session_timeout: 0\n  min_data_rate: 2000\n  relay_reserve: 0.25\n  busy_idle_timeout: 0\n  auth_concurrency: 1\n")
+	b, err := Options(cfg, nullQueue{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	o := b.Options
+	if o.SessionTimeout >= 0 || o.BusyIdleTimeout >= 0 || o.MinDataRate != 2000 || o.RelayReserve != 0.25 ||
+		o.MaxAuthConcurrent != 1 || o.DataGrace != 300*time.Second {
+		t.Errorf("session %v, busy idle %v, rate %d, reserve %v, auth %d, grace %v",
+			o.SessionTimeout, o.BusyIdleTimeout, o.MinDataRate, o.RelayReserve, o.MaxAuthConcurrent, o.DataGrace)
+	}
+}

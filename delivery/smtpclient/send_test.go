@@ -341,9 +341,7 @@ func TestBodyOnTheWire(t *testing.T) {
 	}
 	for i, m := range s.Messages() {
 		want := strings.ReplaceAll(tests[i].want, "\r\n.", "\r\n")
-		if strings.HasPrefix(want, ".") {
-			want = want[1:]
-		}
+		want = strings.TrimPrefix(want, ".")
 		if string(m.Data) != want {
 			t.Errorf("%s: server got %q, want %q", tests[i].name, m.Data, want)
 		}

@@ -215,7 +215,11 @@ func serverTLS(cfg *config.Config, log *slog.Logger) (func() *tls.Config, error)
 		return nil, fmt.Errorf("tls.min_version (%s): %w", cfg.Origin("tls.min_version"), err)
 	}
 	rel := certfile.NewReloader(path, log)
-	base := &tls.Config{GetCertificate: rel.GetCertificate, CipherSuites: suites, MinVersion: minVersion}
+	base := &tls.Config{GetCertificate: rel.GetCertificate, CipherSuites: suites, MinVersion: minVersion,
+		// Outlook and Exchange clients drop the connection after a Go
+		// server sends a session ticket (golang/go#70232); chasquid and
+		// maddy turn tickets off for the same reason.
+		SessionTicketsDisabled: true}
 	return func() *tls.Config {
 		if !rel.Present() {
 			return nil

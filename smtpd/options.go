@@ -104,7 +104,7 @@ type Options struct {
 	// bytes as stored; 0 is no limit. Conn.Databytes overrides it.
 	Databytes int64
 	// Timeout is control/timeoutsmtpd, the limit on each read and write
-	// (default 1200 s).
+	// (default 1200 s), and on the arrival of a whole command line.
 	Timeout time.Duration
 	// MaxLine bounds a command line including CRLF (default 4096; at
 	// least 512, RFC 5321 §4.5.3.1.4).

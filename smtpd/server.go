@@ -70,7 +70,8 @@ func NewServer(o Options) (*Server, error) {
 // Reconfigure replaces the options for sessions that begin from now on
 // (the daemon's SIGHUP: control files take effect for new connections, as
 // a new qmail-smtpd reads them). Connection counts carry over; the AUTH
-// failure limits are fixed at NewServer.
+// limits (failures, their window and delay, attempts at once) are fixed
+// at NewServer.
 func (s *Server) Reconfigure(o Options) error {
 	o, err := o.withDefaults()
 	if err != nil {

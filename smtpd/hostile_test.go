@@ -38,29 +38,62 @@ func (c *countingChecker) Check(ctx context.Context, user, pass string) error {
 }
 
 // TestAuthParallelGuesses: 50 sessions opened at once from one address,
-// each guessing until it is stopped, get no more passwords checked than
-// MaxAuthFailures, and no more than MaxAuthConcurrent at a time; then
-// the address is blocked, even with the right password.
+// or from one IPv6 /64, each guessing until it is stopped, get no more
+// passwords checked than MaxAuthFailures, and no more than
+// MaxAuthConcurrent at a time; then the client is blocked, even with the
+// right password.
 func TestAuthParallelGuesses(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		name := "one IPv4 address"
+		if v6 {
+			name = "one IPv6 /64"
+		}
+		t.Run(name, func(t *testing.T) { authParallelGuesses(t, v6) })
+	}
+}
+
+func authParallelGuesses(t *testing.T, v6 bool) {
 	const sessions, maxFailures, concurrent = 50, 10, 2
 	checker := &countingChecker{pass: passwords{"alice": "secret"}}
-	ts := startServer(t, serverConfig{loopback: true, opts: func(o *Options) {
+	cfg := serverConfig{loopback: true, opts: func(o *Options) {
 		o.Auth = checker
 		o.AuthWithoutTLS = true
+		o.TLS = sharedPKI(t).serverTLS()
 		o.MaxAuthFailures = maxFailures
 		o.MaxAuthConcurrent = concurrent
 		o.AuthFailDelay = 5 * time.Millisecond // doubling with each failure
 		o.MaxPerClient = sessions + 1
 		o.MaxErrors = 1000
 		o.Now = time.Now
-	}})
+	}}
+	if v6 {
+		// Each session from another address of 2001:db8:1:2::/64, under
+		// TLS as AUTH needs off loopback.
+		var n atomic.Uint32
+		cfg.loopback = false
+		cfg.remote = func(netip.Addr) netip.Addr {
+			i := n.Add(1)
+			return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 12: byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)})
+		}
+	}
+	ts := startServer(t, cfg)
+	open := func() *client {
+		c := dial(t, ts.addr)
+		c.expect(greeting)
+		if v6 {
+			c.startTLS(ts.pki.clientTLS())
+		}
+		return c
+	}
 	var replies sync.Map // reply → *atomic.Int32
 	var wg sync.WaitGroup
 	start := make(chan struct{})
+	var clients []*client
+	for range sessions {
+		clients = append(clients, open())
+	}
 	begin := time.Now()
-	for i := range sessions {
-		c := dial(t, ts.addr)
-		c.expect(greeting)
+	for i, c := range clients {
 		wg.Go(func() {
 			<-start
 			for try := 0; ; try++ {
@@ -90,7 +123,7 @@ func TestAuthParallelGuesses(t *testing.T) {
 		t.Logf("%5d × %s", v.(*atomic.Int32).Load(), k)
 		return true
 	})
-	t.Logf("%d sessions at once from one address: %d guesses checked, at most %d at a time, in %v",
+	t.Logf("%d sessions at once: %d guesses checked, at most %d at a time, in %v",
 		sessions, checker.checks.Load(), checker.max.Load(), elapsed.Round(time.Millisecond))
 	if n := checker.checks.Load(); n > maxFailures {
 		t.Errorf("%d guesses checked, want at most %d", n, maxFailures)
@@ -98,13 +131,12 @@ func TestAuthParallelGuesses(t *testing.T) {
 	if n := checker.max.Load(); n > concurrent {
 		t.Errorf("%d checks at once, want at most %d", n, concurrent)
 	}
-	c := dial(t, ts.addr)
-	c.expect(greeting)
+	c := open()
 	c.send("AUTH PLAIN " + b64("\x00alice\x00secret") + "\r\n")
 	c.expect("421 too many authentication failures (#4.7.0)")
 	c.expectClosed()
 	if n := checker.checks.Load(); n > maxFailures {
-		t.Errorf("the blocked address got a check: %d", n)
+		t.Errorf("the blocked client got a check: %d", n)
 	}
 }
 

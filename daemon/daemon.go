@@ -70,7 +70,7 @@ type Daemon struct {
 	smtpRetired   []*smtpsetup.Built
 	smtpListeners []smtpListener
 	metrics       net.Listener // nil when metrics.listen is empty
-	damaged       int          // problems the start-up check found in the queue file
+	damaged       atomic.Int64 // problems the start-up checks found in the queue file
 }
 
 // derived is what the daemon builds from the configuration and that can
@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 		return err
 	}
 	defer d.store.Close()
-	d.damaged = d.checkStore()
+	d.checkMeta()
 	// Signals are caught from before the control socket exists: whoever
 	// sees the socket may signal the daemon.
 	sigs := make(chan os.Signal, 4)
@@ -210,6 +210,8 @@ func (d *Daemon) run(ctx context.Context, ln *net.UnixListener, trigger *os.File
 	go func() { defer wg.Done(); d.serve(work, ln) }()
 	go func() { defer wg.Done(); d.importer(work) }()
 	go func() { defer wg.Done(); d.watchTrigger(trigger) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); d.checkRecords(work) }()
 	if d.metrics != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); d.serveMetrics(work, d.metrics) }()

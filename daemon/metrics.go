@@ -22,6 +22,7 @@ type collector struct {
 	tlsHeld                           *prometheus.Desc
 	results, connections, reused      *prometheus.Desc
 	tlsSessions                       *prometheus.Desc
+	damaged                           *prometheus.Desc
 }
 
 func newCollector(d *Daemon) *collector {
@@ -42,11 +43,12 @@ func newCollector(d *Daemon) *collector {
 		connections: desc("remote_connections_total", "SMTP connections opened."),
 		tlsSessions: desc("remote_tls_sessions_total", "New SMTP sessions by what their TLS proved (verified, unverified, plain, failed) and the policy level in force.", "class", "level"),
 		reused:      desc("remote_connections_reused_total", "Messages sent on a reused SMTP connection."),
+		damaged:     desc("queue_damage_found", "Problems the start-up checks found in the queue file: damaged meta pages and records that do not decode (qsend queue check lists them)."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.messages, c.held, c.recipients, c.bytes, c.inFlight, c.limit, c.deliveries, c.tlsHeld, c.results, c.connections, c.reused, c.tlsSessions} {
+	for _, d := range []*prometheus.Desc{c.messages, c.held, c.recipients, c.bytes, c.inFlight, c.limit, c.deliveries, c.tlsHeld, c.results, c.connections, c.reused, c.tlsSessions, c.damaged} {
 		ch <- d
 	}
 }
@@ -76,6 +78,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	rc.TLS(func(class, level string, n int64) { counter(c.tlsSessions, float64(n), class, level) })
 	counter(c.connections, float64(rc.Connections.Load()))
 	counter(c.reused, float64(rc.Reused.Load()))
+	gauge(c.damaged, float64(c.d.damaged.Load()))
 }
 
 // serveMetrics serves /metrics on addr until ctx ends.

@@ -208,6 +208,8 @@ func (d *Daemon) admin(ctx context.Context, req ctl.Request, w *bufio.Writer) ct
 		return d.each(req, d.sched.Delete)
 	case ctl.OpBounce:
 		return d.each(req, d.sched.Bounce)
+	case ctl.OpCheck:
+		return d.checkRequest()
 	}
 	return ctl.Response{Error: fmt.Sprintf("unknown operation %q", req.Op)}
 }

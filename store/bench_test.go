@@ -67,8 +67,9 @@ func BenchmarkRecordParallel(b *testing.B) {
 }
 
 // BenchmarkOpenLargeQueue measures a restart with 1,000,000 queued
-// messages: Open, the first NextDue, and a full ScanSchedule (what the
-// daemon does to rebuild its timers), with the memory they take. Building
+// messages: Open, the first NextDue, a full ScanSchedule (what the
+// daemon does to rebuild its timers) and the start-up QuickCheck, with the
+// memory they take. Building
 // the file takes a while, so it runs only with QSEND_BENCH_LARGE=1;
 // QSEND_BENCH_LARGE_N changes the count.
 func BenchmarkOpenLargeQueue(b *testing.B) {
@@ -127,8 +128,14 @@ func BenchmarkOpenLargeQueue(b *testing.B) {
 		if count != n {
 			b.Fatalf("scanned %d entries, want %d", count, n)
 		}
+		t3 := time.Now()
+		if problems, err := s.QuickCheck(context.Background()); err != nil || len(problems) > 0 {
+			b.Fatalf("QuickCheck: %v, %v", problems, err)
+		}
+		quick := time.Since(t3)
 		st, _ := s.Stats()
 		s.Close()
+		b.ReportMetric(float64(quick.Milliseconds()), "quick-check-ms")
 		b.ReportMetric(float64(firstDue.Microseconds())/1000, "open-to-first-due-ms")
 		b.ReportMetric(float64(scan.Milliseconds()), "scan-all-ms")
 		b.ReportMetric(mib(after.HeapInuse-min(after.HeapInuse, before.HeapInuse)), "open-heap-MiB")

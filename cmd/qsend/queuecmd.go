@@ -33,7 +33,7 @@ type offline struct {
 }
 
 func (o *offline) List(_ context.Context, fn func(store.Message) error) error {
-	return o.st.Walk(fn)
+	return o.st.WalkAll(fn)
 }
 
 func (o *offline) Stat(context.Context) (ctl.Stat, error) { return daemon.Stat(o.st, o.layout) }
@@ -47,7 +47,9 @@ func (o *offline) Show(_ context.Context, id store.ID) (ctl.Shown, error) {
 func (o *offline) Apply(_ context.Context, op string, ids []store.ID) ([]ctl.IDError, error) {
 	now := time.Now()
 	if op == ctl.OpFlush && len(ids) == 0 {
-		if err := o.st.Walk(func(m store.Message) error { ids = append(ids, m.ID); return nil }); err != nil {
+		// A damaged record cannot be flushed; the others are.
+		var de *store.DamageError
+		if err := o.st.WalkAll(func(m store.Message) error { ids = append(ids, m.ID); return nil }); err != nil && !errors.As(err, &de) {
 			return nil, err
 		}
 	}
@@ -132,7 +134,10 @@ func (a *app) queueCmd() *cobra.Command {
 				if err != nil {
 					return exitf(2, "configuration: %v", err)
 				}
-				return a.list(b, asJSON, route)
+				if err := a.list(b, asJSON, route); err != nil {
+					return exitf(1, "%v%s", err, damageHint(err))
+				}
+				return nil
 			})
 		},
 	}
@@ -163,14 +168,14 @@ func (a *app) queueCmd() *cobra.Command {
 			return a.withBackend(false, func(b queueBackend, _ *config.Config) error {
 				sh, err := b.Show(context.Background(), id)
 				if err != nil {
-					return exitf(1, "%v", err)
+					return exitf(1, "%v%s", err, damageHint(err))
 				}
 				writeShow(a.stdout, sh)
 				return nil
 			})
 		},
 	}
-	q.AddCommand(list, stat, show)
+	q.AddCommand(list, stat, show, a.queueCheckCmd())
 	for _, op := range []struct{ name, short string }{
 		{ctl.OpFlush, "Retry now: the named messages, or all"},
 		{ctl.OpHold, "Hold messages: no delivery attempts until released"},

@@ -220,6 +220,16 @@ func (c *Client) Stat(ctx context.Context) (Stat, error) {
 	return *resp.Stat, nil
 }
 
+// Check runs the store's full check in the daemon and returns what it
+// found.
+func (c *Client) Check(ctx context.Context) ([]store.Problem, error) {
+	resp, err := c.do(ctx, Request{Op: OpCheck}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Problems, nil
+}
+
 // Show returns one message's metadata and header.
 func (c *Client) Show(ctx context.Context, id store.ID) (Shown, error) {
 	resp, err := c.do(ctx, Request{Op: OpShow, IDs: []store.ID{id}}, nil)

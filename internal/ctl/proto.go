@@ -16,6 +16,7 @@ const (
 	OpRelease = "release"
 	OpDelete  = "delete"
 	OpBounce  = "bounce"
+	OpCheck   = "check" // the store's full check, read-only
 )
 
 // Request opens an exchange.
@@ -59,4 +60,6 @@ type Response struct {
 	Stat   *Stat     `json:"stat,omitempty"`   // stat
 	Shown  *Shown    `json:"shown,omitempty"`  // show
 	Failed []IDError `json:"failed,omitempty"` // flush/hold/release/delete/bounce
+	// Problems are what a check found; none when the file is sound.
+	Problems []store.Problem `json:"problems,omitempty"` // check
 }

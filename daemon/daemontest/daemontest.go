@@ -43,9 +43,6 @@ type Daemon struct {
 // Logs returns what the daemon has logged so far, in its log.format.
 func (d *Daemon) Logs() string { return d.logs.String() }
 
-// Client returns a control-socket client for the daemon.
-func (d *Daemon) Client() *ctl.Client { return ctl.NewClient(d.Layout.Socket) }
-
 // defaults returns the settings Start applies before the test's own: a
 // new state_dir and an empty control_dir, each in a temporary directory;
 // me test.example (and so every host name that defaults to me); delivery

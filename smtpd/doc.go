@@ -1,9 +1,9 @@
-// Package smtpd is qsend's SMTP server: qmail-smtpd with the qmail-tls
-// patch (STARTTLS, SMTPS, client-certificate relaying), the server half of
-// SMTP AUTH, and the qregex checks, speaking qmail-smtpd's exact reply
-// texts (qmail-smtpd.c, qmail-smtpd.8) and hardened against the attacks those
-// programs have had (CVE-2005-1513, CVE-2011-0411, CVE-2023-51764): STARTTLS command injection, SMTP smuggling and
-// unbounded input.
+// Package smtpd is qsend's SMTP server: qmail-smtpd with the qmail-tls patch
+// (STARTTLS, SMTPS, client-certificate relaying), the server half of SMTP
+// AUTH, and the qregex checks, speaking qmail-smtpd's exact reply texts
+// (qmail-smtpd.c, qmail-smtpd.8) and hardened against the attacks those
+// programs have had (CVE-2005-1513, CVE-2011-0411, CVE-2023-51764): STARTTLS
+// command injection, SMTP smuggling and unbounded input.
 //
 // One Server serves listeners inside the daemon (Serve) and single
 // sessions on stdin/stdout under tcpserver or inetd (ServeStdio). What it

@@ -30,10 +30,11 @@ const (
 // ends only at CRLF "." CRLF, the state starting after a CRLF so that data
 // beginning ".\r\n" is empty (qmail-smtpd.c, blast()).
 //
-// A bare LF is refused as qmail-smtpd refuses it (qmail-smtpd.c straynewline();
-// CVE-2023-51764: the SMTP smuggling defence). A CR not followed by LF is refused too, where qmail
-// stored it: it is the other half of the smuggling problem, RFC 5322 §2.3
-// forbids it, and so nothing stored ever holds a CR.
+// A bare LF is refused as qmail-smtpd refuses it (qmail-smtpd.c
+// straynewline(); CVE-2023-51764: the SMTP smuggling defence). A CR not
+// followed by LF is refused too, where qmail stored it: it is the other half
+// of the smuggling problem, RFC 5322 §2.3 forbids it, and so nothing stored
+// ever holds a CR.
 //
 // With normalize, a bare LF ends a line as CRLF would (Postfix's
 // smtpd_forbid_bare_newline = normalize), but a dot line begun after a

@@ -250,11 +250,11 @@ func (s *rawServer) commands() []string {
 }
 
 // TestTLSHostsPem delivers to mx1.example.test, which has
-// control/tlshosts/mx1.example.test.pem (qmail-tls qmail-remote.c tls_init(), match_partner()): a
-// server whose certificate verifies against that file gets the message
-// over TLS; every other server gets nothing, the recipient is deferred
-// with qmail-tls's text and marked a TLS policy failure, and a second MX
-// (with its own pem that verifies) then takes the message.
+// control/tlshosts/mx1.example.test.pem (qmail-tls qmail-remote.c tls_init(),
+// match_partner()): a server whose certificate verifies against that file
+// gets the message over TLS; every other server gets nothing, the recipient
+// is deferred with qmail-tls's text and marked a TLS policy failure, and a
+// second MX (with its own pem that verifies) then takes the message.
 func TestTLSHostsPem(t *testing.T) {
 	now := time.Now()
 	type setup struct {

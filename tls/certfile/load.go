@@ -24,11 +24,11 @@ var (
 // Load reads a certificate chain and its private key from one PEM file, as
 // qmail-tls reads servercert.pem and clientcert.pem
 // (SSL_CTX_use_certificate_chain_file then the key from the same file;
-// qmail-tls qmail-remote.c and qmail-smtpd.c tls_init()). The server's own certificate comes first,
-// then its intermediates; the key may be anywhere in the file and may be
-// RSA (PKCS#1 or PKCS#8), ECDSA (SEC1 or PKCS#8) or Ed25519 (PKCS#8).
-// qmail-tls took RSA keys only; the others are accepted as well.
-// Encrypted keys are refused: nobody is there to type a passphrase.
+// qmail-tls qmail-remote.c and qmail-smtpd.c tls_init()). The server's own
+// certificate comes first, then its intermediates; the key may be anywhere in
+// the file and may be RSA (PKCS#1 or PKCS#8), ECDSA (SEC1 or PKCS#8) or
+// Ed25519 (PKCS#8). qmail-tls took RSA keys only; the others are accepted as
+// well. Encrypted keys are refused: nobody is there to type a passphrase.
 func Load(path string) (tls.Certificate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

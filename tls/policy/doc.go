@@ -1,10 +1,10 @@
-// Package policy decides what TLS an outbound delivery gets and builds
-// the tls.Config that enforces it. It speaks both qmail-tls's language
+// Package policy decides what TLS an outbound delivery gets and builds the
+// tls.Config that enforces it. It speaks both qmail-tls's language
 // (control/tlshosts, notlshosts, exhaustivelist, clientcert.pem,
-// tlsclientciphers; qmail-tls qmail-remote.c tls_init(), match_partner())
-// and Postfix's security levels (none, may, encrypt, verify, secure, dane,
-// dane-only, fingerprint; Postfix smtp_tls_security_level), and adds DANE (RFC 7672) and MTA-STS
-// (RFC 8461).
+// tlsclientciphers; qmail-tls qmail-remote.c tls_init(), match_partner()) and
+// Postfix's security levels (none, may, encrypt, verify, secure, dane,
+// dane-only, fingerprint; Postfix smtp_tls_security_level), and adds DANE
+// (RFC 7672) and MTA-STS (RFC 8461).
 //
 // # Precedence
 //

@@ -10,7 +10,8 @@ import (
 )
 
 // TestTLSHosts runs real handshakes under control/tlshosts/<host>.pem and
-// checks qmail-tls's verification and texts (qmail-tls qmail-remote.c tls_init(), match_partner()).
+// checks qmail-tls's verification and texts (qmail-tls qmail-remote.c
+// tls_init(), match_partner()).
 func TestTLSHosts(t *testing.T) {
 	now := time.Now()
 	ca := certtest.NewCA(t, "Test CA")

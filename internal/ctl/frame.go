@@ -6,7 +6,9 @@
 // length and the payload. The client opens with a request frame; a
 // submission follows it with data frames holding the message and an
 // envelope frame that commits (or an abort frame); the daemon answers with
-// zero or more record frames and one response frame.
+// zero or more record frames and one response frame. Payloads other than
+// data are JSON in the wire forms this package defines (Envelope, Message,
+// Stats, ...), converted from and to the store's types here only.
 package ctl
 
 import (

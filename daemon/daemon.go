@@ -30,7 +30,6 @@ import (
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/setup"
 	"github.com/qsend/qsend/smtpd"
-	smtpsetup "github.com/qsend/qsend/smtpd/setup"
 	"github.com/qsend/qsend/store"
 	"github.com/qsend/qsend/tls/mtasts"
 	"github.com/qsend/qsend/tls/policy"
@@ -65,9 +64,9 @@ type Daemon struct {
 	remote   *remote.Transport
 	sts      *mtasts.Resolver // nil when tls.mta_sts is off
 
-	smtp          *smtpd.Server    // the listeners' server
-	smtpBuilt     *smtpsetup.Built // what smtp's options hold open
-	smtpRetired   []*smtpsetup.Built
+	smtp          *smtpd.Server // the listeners' server
+	smtpBuilt     *setup.Built  // what smtp's options hold open
+	smtpRetired   []*setup.Built
 	smtpListeners []smtpListener
 	metrics       net.Listener // nil when metrics.listen is empty
 	damaged       atomic.Int64 // problems the start-up checks found in the queue file
@@ -291,7 +290,7 @@ func (d *Daemon) reload() {
 	if err == nil {
 		der, err = derive(cfg, d.log)
 	}
-	var built *smtpsetup.Built
+	var built *setup.Built
 	if err == nil {
 		built, err = d.smtpOptions(cfg)
 	}

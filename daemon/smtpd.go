@@ -16,7 +16,6 @@ import (
 	"github.com/qsend/qsend/internal/trace"
 	"github.com/qsend/qsend/setup"
 	"github.com/qsend/qsend/smtpd"
-	smtpsetup "github.com/qsend/qsend/smtpd/setup"
 	"github.com/qsend/qsend/store"
 )
 
@@ -45,16 +44,16 @@ func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
 // smtpOptions builds the listeners' server options. Accepted messages go
 // into the queue directly, or through smtpd.qmailqueue when it is set (a
 // content filter such as simscan, as QMAILQUEUE in qmail.c qmail_open()).
-func (d *Daemon) smtpOptions(cfg *config.Config) (*smtpsetup.Built, error) {
+func (d *Daemon) smtpOptions(cfg *config.Config) (*setup.Built, error) {
 	var q smtpd.Queue = storeQueue{d}
 	if cfg.SMTPDQmailQueue != "" {
 		q = smtpd.EnvelopeOnly(qq.Queue{Program: cfg.SMTPDQmailQueue, Dir: filepath.Dir(cfg.ControlDir), Layout: d.layout, PID: os.Getpid()})
 	}
-	return smtpsetup.Options(cfg, q, d.log)
+	return setup.SMTPOptions(cfg, q, d.log)
 }
 
 // smtpServer builds the listeners' SMTP server.
-func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *smtpsetup.Built, error) {
+func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *setup.Built, error) {
 	built, err := d.smtpOptions(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -70,7 +69,7 @@ func (d *Daemon) smtpServer(cfg *config.Config) (*smtpd.Server, *smtpsetup.Built
 // reconfigureSMTP gives new sessions the options of built (SIGHUP). The
 // files the old options hold stay open for the sessions still using them,
 // until the daemon stops.
-func (d *Daemon) reconfigureSMTP(built *smtpsetup.Built) error {
+func (d *Daemon) reconfigureSMTP(built *setup.Built) error {
 	if err := d.smtp.Reconfigure(built.Options); err != nil {
 		return err
 	}

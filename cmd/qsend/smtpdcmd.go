@@ -15,8 +15,8 @@ import (
 	"github.com/qsend/qsend/config"
 	"github.com/qsend/qsend/intake/qq"
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/setup"
 	"github.com/qsend/qsend/smtpd"
-	"github.com/qsend/qsend/smtpd/setup"
 )
 
 func (a *app) smtpdCmd() *cobra.Command {
@@ -49,7 +49,7 @@ func (a *app) smtpSession(env map[string]string, in io.Reader, out io.Writer) er
 		return exitf(1, "smtpd: configuration: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	built, err := setup.Options(cfg, smtpd.EnvelopeOnly(queueFor(cfg, env, a.stderr)), log)
+	built, err := setup.SMTPOptions(cfg, smtpd.EnvelopeOnly(queueFor(cfg, env, a.stderr)), log)
 	if err != nil {
 		fmt.Fprint(out, "421 unable to read controls (#4.3.0)\r\n")
 		return exitf(1, "smtpd: %v", err)

@@ -3,8 +3,6 @@ package setup
 import (
 	"bytes"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,39 +16,21 @@ import (
 	"github.com/qsend/qsend/tls/mtasts"
 )
 
-// load writes yaml below a state_dir and control_dir of its own and
-// loads the configuration through config.Load.
-func load(t *testing.T, yaml string) *config.Config {
+// mxSite is a site whose only control file is me.
+func mxSite(t *testing.T, yaml string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
-	control := filepath.Join(dir, "control")
-	if err := os.Mkdir(control, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(control, "me"), []byte("mx.example.org\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "qsend.yaml")
-	yaml = "state_dir: " + filepath.Join(dir, "state") + "\ncontrol_dir: " + control + "\n" + yaml
-	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Options{File: conf, Environ: []string{}, UID: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return site(t, map[string]string{"me": "mx.example.org\n"}, yaml)
 }
 
 // TestSchedulerOptions: the typed keys reach the scheduler as its own
 // values, and the defaults are qmail's.
 func TestSchedulerOptions(t *testing.T) {
-	o := SchedulerOptions(load(t, ""))
+	o := SchedulerOptions(mxSite(t, ""))
 	if o.BounceTLSOnExpiry || o.Bounce.Format != bounce.FormatQmail || o.ConcurrencyRemote != 80 ||
 		o.Bounce.BounceFrom != "MAILER-DAEMON" || o.Bounce.BounceHost != "mx.example.org" {
 		t.Errorf("defaults: %+v", o)
 	}
-	o = SchedulerOptions(load(t, "tls:\n  on_expiry: bounce\nbounce:\n  format: dsn\nconcurrencyremote: 5\n"))
+	o = SchedulerOptions(mxSite(t, "tls:\n  on_expiry: bounce\nbounce:\n  format: dsn\nconcurrencyremote: 5\n"))
 	if !o.BounceTLSOnExpiry || o.Bounce.Format != bounce.FormatDSN || o.ConcurrencyRemote != 20 {
 		t.Errorf("set: %+v", o)
 	}
@@ -58,7 +38,7 @@ func TestSchedulerOptions(t *testing.T) {
 
 // TestRetry: retry.schedule exponential waits retry.initial, doubling.
 func TestRetry(t *testing.T) {
-	retry, err := Retry(load(t, "retry:\n  schedule: exponential\n  initial: 1m\n  max: 1h\n  jitter: 0\n"))
+	retry, err := Retry(mxSite(t, "retry:\n  schedule: exponential\n  initial: 1m\n  max: 1h\n  jitter: 0\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +54,7 @@ func TestRetry(t *testing.T) {
 // TestLocalOptions: local.transport and local.domains become local
 // delivery's methods.
 func TestLocalOptions(t *testing.T) {
-	cfg := load(t, "local:\n  transport: lmtp\n  lmtp: unix:/run/dovecot/lmtp\n  domains:\n"+
+	cfg := mxSite(t, "local:\n  transport: lmtp\n  lmtp: unix:/run/dovecot/lmtp\n  domains:\n"+
 		"    - {domain: Lists.Example.org, transport: command, command: [/bin/true]}\n"+
 		"    - {domain: mail.example.org}\n")
 	rules, err := Rules(cfg)
@@ -118,7 +98,7 @@ func TestRemoteTLS(t *testing.T) {
 		{"", true, true},
 		{"tls:\n  mta_sts: off\n  dane: off\n", false, false},
 	} {
-		cfg := load(t, tc.yaml)
+		cfg := mxSite(t, tc.yaml)
 		r, err := mx.New(mx.Options{Me: cfg.Me})
 		if err != nil {
 			t.Fatal(err)

@@ -1,10 +1,10 @@
-// Package setup builds the SMTP server's options from qsend's
-// configuration: qmail-smtpd's control files (rcpthosts, morercpthosts and
+// The SMTP server's options come from qmail-smtpd's control files (rcpthosts, morercpthosts and
 // its cdb, the qregex bad lists, databytes, timeoutsmtpd), qmail-tls's
 // (servercert.pem, tlsserverciphers, tlsclients, clientca.pem,
 // clientcrl.pem), SMTP AUTH backends, tcprules for the listeners, and the
 // limits. The daemon's listeners and `qsend smtpd` use the same code, so
 // both behave alike.
+
 package setup
 
 import (
@@ -29,7 +29,8 @@ import (
 	"github.com/qsend/qsend/tls/ciphers"
 )
 
-// Built is a server's options and what must be closed with the server.
+// Built is an SMTP server's options and what must be closed with the
+// server.
 type Built struct {
 	Options smtpd.Options
 	closers []func() error
@@ -44,10 +45,11 @@ func (b *Built) Close() error {
 	return errors.Join(errs...)
 }
 
-// Options builds the server options for cfg; q stores accepted messages.
+// SMTPOptions builds the SMTP server's options for cfg; q stores accepted
+// messages.
 // Every error names the key or file at fault, so a bad configuration
 // stops the daemon or the session before a client is answered.
-func Options(cfg *config.Config, q smtpd.Queue, log *slog.Logger) (*Built, error) {
+func SMTPOptions(cfg *config.Config, q smtpd.Queue, log *slog.Logger) (*Built, error) {
 	b := &Built{}
 	o := smtpd.Options{
 		Me:              cfg.Me,
@@ -289,4 +291,17 @@ func rules(db *tcprules.DB) func(ctx context.Context, c *smtpd.Conn) error {
 		}
 		return nil
 	}
+}
+
+// ListenerMode is the SMTP server's mode of an smtpd.listen entry: smtp
+// (RFC 5321, STARTTLS when a certificate is present), submission (RFC
+// 6409, AUTH before MAIL) or smtps (RFC 8314, TLS before the greeting).
+func ListenerMode(m config.ListenerMode) smtpd.Mode {
+	switch m {
+	case config.ModeSubmission:
+		return smtpd.ModeSubmission
+	case config.ModeSMTPS:
+		return smtpd.ModeSMTPS
+	}
+	return smtpd.ModeSMTP
 }

@@ -59,7 +59,7 @@ func TestOptions(t *testing.T) {
 	if err := cdb.WriteFile(filepath.Join(cfg.ControlDir, "morercpthosts.cdb"), [][2][]byte{{[]byte("more.example"), nil}}, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Options(cfg, nullQueue{}, nil)
+	b, err := SMTPOptions(cfg, nullQueue{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestOptions(t *testing.T) {
 }
 
 func TestOptionsWithoutRcpthosts(t *testing.T) {
-	b, err := Options(site(t, map[string]string{"me": "mx.example.org\n"}, ""), nullQueue{}, nil)
+	b, err := SMTPOptions(site(t, map[string]string{"me": "mx.example.org\n"}, ""), nullQueue{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestOptionsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Options(site(t, tt.files, tt.yaml), nullQueue{}, nil)
+			_, err := SMTPOptions(site(t, tt.files, tt.yaml), nullQueue{}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
@@ -140,7 +140,7 @@ func TestRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := site(t, nil, "smtpd:\n  tcprules: "+path+"\n")
-	b, err := Options(cfg, nullQueue{}, nil)
+	b, err := SMTPOptions(cfg, nullQueue{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestRules(t *testing.T) {
 func TestOptionsAttackLimits(t *testing.T) {
 	cfg := site(t, map[string]string{"me": "mx.example.org\n"},
 		"smtpd:\n  session_timeout: 0\n  min_data_rate: 2000\n  relay_reserve: 0.25\n  busy_idle_timeout: 0\n  auth_concurrency: 1\n")
-	b, err := Options(cfg, nullQueue{}, nil)
+	b, err := SMTPOptions(cfg, nullQueue{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

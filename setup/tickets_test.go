@@ -28,7 +28,7 @@ func TestNoSessionTickets(t *testing.T) {
 	cfg := site(t, map[string]string{"me": "mx.example.org\n", "rcpthosts": "example.org\n"}, "")
 	ca := certtest.NewCA(t, "Test CA")
 	ca.Issue(t, certtest.Options{CommonName: "mx.example.org", DNSNames: []string{"mx.example.org"}}).WriteFile(t, filepath.Join(cfg.ControlDir, "servercert.pem"))
-	b, err := Options(cfg, nullQueue{}, nil)
+	b, err := SMTPOptions(cfg, nullQueue{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,5 +67,5 @@ func (d *Daemon) checkRequest() ctl.Response {
 	if err != nil {
 		return ctl.Response{Error: err.Error()}
 	}
-	return ctl.Response{OK: true, Problems: problems}
+	return ctl.Response{OK: true, Problems: ctl.ProblemsOf(problems)}
 }

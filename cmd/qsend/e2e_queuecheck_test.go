@@ -57,6 +57,22 @@ func corruptRecords(t *testing.T, path string, ids ...store.ID) {
 	}
 }
 
+// filledSite is a site whose queue file holds n messages, and that file.
+func filledSite(t *testing.T, n int) (*site, string) {
+	s := newSite(t)
+	db := ctl.LayoutOf(s.stateDir).Queue
+	fill(t, db, n, 5)
+	return s, db
+}
+
+// checkClean fails the test unless `queue check` finds nothing.
+func (s *site) checkClean() {
+	s.t.Helper()
+	if out := s.mustRun("queue", "check"); !strings.Contains(out, "0 problems") {
+		s.t.Errorf("queue check after the repair:\n%s", out)
+	}
+}
+
 // listed runs `queue list --json` and returns how many messages it listed,
 // its stderr and its exit status.
 func (s *site) listed() (int, string, int) {
@@ -66,9 +82,7 @@ func (s *site) listed() (int, string, int) {
 }
 
 func TestCorruptRecordCanBeCleared(t *testing.T) {
-	s := newSite(t)
-	db := ctl.LayoutOf(s.stateDir).Queue
-	fill(t, db, 2000, 10)
+	s, db := filledSite(t, 2000)
 	// 115 is moved aside by check --repair, 1500 deleted through the
 	// daemon, 1800 deleted with the daemon stopped.
 	corruptRecords(t, db, 115, 1500, 1800)
@@ -115,9 +129,7 @@ func TestCorruptRecordCanBeCleared(t *testing.T) {
 		!strings.Contains(out, "1997 messages; 1 problems, 1 repaired, 0 left") {
 		t.Errorf("queue check --repair: exit %d:\n%s", code, out)
 	}
-	if out = s.mustRun("queue", "check"); !strings.Contains(out, "0 problems") {
-		t.Errorf("queue check after the repair:\n%s", out)
-	}
+	s.checkClean()
 	before := len(s.daemonLog())
 	s.startDaemon()
 	if n, errOut, code = s.listed(); n != 1997 || code != 0 {
@@ -132,9 +144,7 @@ func TestCorruptRecordCanBeCleared(t *testing.T) {
 }
 
 func TestZeroedMetaPageReported(t *testing.T) {
-	s := newSite(t)
-	db := ctl.LayoutOf(s.stateDir).Queue
-	fill(t, db, 50, 5)
+	s, db := filledSite(t, 50)
 	data, err := os.ReadFile(db)
 	if err != nil {
 		t.Fatal(err)
@@ -166,15 +176,11 @@ func TestZeroedMetaPageReported(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "0 left") {
 		t.Errorf("queue check --repair: exit %d:\n%s", code, out)
 	}
-	if out = s.mustRun("queue", "check"); !strings.Contains(out, "0 problems") {
-		t.Errorf("queue check after the repair:\n%s", out)
-	}
+	s.checkClean()
 }
 
 func TestTruncatedQueueStopsDaemon(t *testing.T) {
-	s := newSite(t)
-	db := ctl.LayoutOf(s.stateDir).Queue
-	fill(t, db, 500, 5)
+	s, db := filledSite(t, 500)
 	if err := os.Truncate(db, 8192); err != nil {
 		t.Fatal(err)
 	}

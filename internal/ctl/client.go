@@ -227,7 +227,11 @@ func (c *Client) Check(ctx context.Context) ([]store.Problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resp.Problems, nil
+	out := make([]store.Problem, len(resp.Problems))
+	for i, p := range resp.Problems {
+		out[i] = p.Store()
+	}
+	return out, nil
 }
 
 // Show returns one message's metadata and header.

@@ -61,5 +61,5 @@ type Response struct {
 	Shown  *Shown    `json:"shown,omitempty"`  // show
 	Failed []IDError `json:"failed,omitempty"` // flush/hold/release/delete/bounce
 	// Problems are what a check found; none when the file is sound.
-	Problems []store.Problem `json:"problems,omitempty"` // check
+	Problems []Problem `json:"problems,omitempty"` // check
 }

@@ -121,3 +121,22 @@ func StatsOf(s store.Stats) Stats { return Stats(s) }
 
 // Store returns the store.Stats that w carries.
 func (w Stats) Store() store.Stats { return store.Stats(w) }
+
+// Problem is the wire form of a store.Problem: one finding of OpCheck.
+type Problem struct {
+	ID       store.ID `json:"id,omitempty"`
+	Text     string   `json:"text"`
+	Repaired string   `json:"repaired,omitempty"`
+}
+
+// ProblemsOf returns the wire form of ps.
+func ProblemsOf(ps []store.Problem) []Problem {
+	out := make([]Problem, len(ps))
+	for i, p := range ps {
+		out[i] = Problem(p)
+	}
+	return out
+}
+
+// Store returns the store.Problem that w carries.
+func (w Problem) Store() store.Problem { return store.Problem(w) }

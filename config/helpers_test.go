@@ -21,7 +21,7 @@ type fixture struct {
 // run writes the fixture and calls Load. In yaml, env and args "$T" stands
 // for the temporary directory. The control directory is $T/control, named by
 // QSEND_CONTROL_DIR unless env sets it.
-func (f fixture) run(t *testing.T) (*Config, error, string) {
+func (f fixture) run(t *testing.T) (*Config, string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	ctl := filepath.Join(dir, "control")
@@ -70,7 +70,7 @@ func (f fixture) run(t *testing.T) (*Config, error, string) {
 	}
 	opts.Flags = fs
 	c, err := Load(opts)
-	return c, err, dir
+	return c, dir, err
 }
 
 // lookup returns the value and origin of key in c.

@@ -12,7 +12,7 @@ import (
 )
 
 func TestDefaults(t *testing.T) {
-	c, err, dir := fixture{}.run(t)
+	c, dir, err := fixture{}.run(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err, dir := tt.f.run(t)
+			c, dir, err := tt.f.run(t)
 			if tt.origin == "" {
 				if err == nil {
 					t.Fatal("no error")
@@ -348,7 +348,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err, dir := tt.f.run(t)
+			c, dir, err := tt.f.run(t)
 			if err == nil {
 				t.Fatalf("no error; config %+v", c)
 			}
@@ -418,7 +418,7 @@ func TestEnvSyntax(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
-			c, err, _ := fixture{env: []string{tt.env}}.run(t)
+			c, _, err := fixture{env: []string{tt.env}}.run(t)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -432,7 +432,7 @@ func TestEnvSyntax(t *testing.T) {
 }
 
 func TestEnvironFirstWins(t *testing.T) {
-	c, err, _ := fixture{env: []string{"QSEND_CONCURRENCYREMOTE=5", "QSEND_CONCURRENCYREMOTE=abc"}}.run(t)
+	c, _, err := fixture{env: []string{"QSEND_CONCURRENCYREMOTE=5", "QSEND_CONCURRENCYREMOTE=abc"}}.run(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +522,7 @@ func TestDeterministic(t *testing.T) {
 		yaml:    "concurrencyremote: 100\nsmtpd:\n  listen: [{address: \":25\"}]\n",
 		env:     []string{"QSEND_LOG_FORMAT=json"},
 	}
-	a, err, dir := f.run(t)
+	a, dir, err := f.run(t)
 	if err != nil {
 		t.Fatal(err)
 	}

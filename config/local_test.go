@@ -19,7 +19,7 @@ func TestLocalKeys(t *testing.T) {
       transport: lmtp
       lmtp: 127.0.0.1:24
 `
-	c, err, _ := fixture{yaml: yaml}.run(t)
+	c, _, err := fixture{yaml: yaml}.run(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestLocalKeyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err, dir := tt.f.run(t)
+			_, dir, err := tt.f.run(t)
 			want := strings.ReplaceAll(tt.want, "$T", dir)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("error = %v\nwant %s", err, want)

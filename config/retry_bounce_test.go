@@ -25,7 +25,7 @@ func TestRetryBounceFields(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err, _ := fixture{yaml: tc.yaml}.run(t)
+			c, _, err := fixture{yaml: tc.yaml}.run(t)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -47,7 +47,7 @@ func TestKeyTable(t *testing.T) {
 }
 
 func TestWrite(t *testing.T) {
-	c, err, dir := fixture{
+	c, dir, err := fixture{
 		control: map[string]string{"me": "mx.example\n", "rcpthosts": "a.example\nb.example\n"},
 		yaml:    "concurrencyremote: 100\n",
 		args:    []string{"--state-dir", "/srv/qsend"},
@@ -152,7 +152,7 @@ func TestWrite(t *testing.T) {
 }
 
 func TestDiff(t *testing.T) {
-	old, err, _ := fixture{control: map[string]string{"me": "a.example\n"}}.run(t)
+	old, _, err := fixture{control: map[string]string{"me": "a.example\n"}}.run(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestDiff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err, _ := tt.f.run(t)
+			c, _, err := tt.f.run(t)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +194,7 @@ func TestDiff(t *testing.T) {
 // TestRoundTrip writes every setting as YAML and loads it again: the values
 // must survive, which checks that Value is valid YAML for its key.
 func TestRoundTrip(t *testing.T) {
-	c, err, _ := fixture{
+	c, _, err := fixture{
 		control: map[string]string{"me": "mx.example\n", "smtproutes": ":relay.example:2525\nexample.org:\n",
 			"smtpgreeting": "mx.example ESMTP # not a comment\n", "badmailfrom": "@spam.example\n'quoted'\n",
 			"doublebounceto": "\n"},
@@ -221,7 +221,7 @@ func TestRoundTrip(t *testing.T) {
 func roundTrip(t *testing.T, c *Config) *Config {
 	t.Helper()
 	y := settingsYAML(c)
-	again, err, _ := fixture{yaml: y}.run(t)
+	again, _, err := fixture{yaml: y}.run(t)
 	if err != nil {
 		t.Fatalf("%v\nin\n%s", err, y)
 	}

@@ -16,7 +16,7 @@ func TestTLSPolicy(t *testing.T) {
       level: fingerprint
       fingerprints: ["sha256:00ff"]
 `
-	c, err, _ := fixture{yaml: yaml}.run(t)
+	c, _, err := fixture{yaml: yaml}.run(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestTLSPolicyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err, dir := tt.f.run(t)
+			_, dir, err := tt.f.run(t)
 			want := strings.ReplaceAll(tt.want, "$T", dir)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("error = %v\nwant %s", err, want)

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/store"
 )
 
@@ -87,6 +89,8 @@ func TestCorruptRecordCanBeCleared(t *testing.T) {
 	// daemon, 1800 deleted with the daemon stopped.
 	corruptRecords(t, db, 115, 1500, 1800)
 
+	metricsAddr := testlib.FreeAddr(t)
+	s.writeConfig(fmt.Sprintf("metrics:\n  listen: %q\n", metricsAddr))
 	d := s.startDaemon()
 	// The records are checked beside delivery, just after start.
 	for _, id := range []string{"115", "1500", "1800"} {
@@ -94,6 +98,9 @@ func TestCorruptRecordCanBeCleared(t *testing.T) {
 			return strings.Contains(s.daemonLog(), "queue file damaged id="+id+" ")
 		})
 	}
+	waitFor(t, "the damage counted in /metrics", func() bool {
+		return strings.Contains(metrics(t, metricsAddr), "\nqsend_queue_damage_found 3\n")
+	})
 	n, errOut, code := s.listed()
 	t.Logf("queue list after corrupting 3 of 2000 records: %d listed, exit %d", n, code)
 	if n != 1997 || code != 1 || !strings.Contains(errOut, "message 115: malformed record") || !strings.Contains(errOut, "message 1800: ") {

@@ -68,8 +68,8 @@ const (
 	TLSLevelFingerprint TLSLevel = "fingerprint"
 )
 
-// TLSLevels are the policy levels, weakest first.
-var TLSLevels = []TLSLevel{TLSLevelNone, TLSLevelMay, TLSLevelEncrypt, TLSLevelVerify,
+// tlsLevels are the policy levels, weakest first.
+var tlsLevels = []TLSLevel{TLSLevelNone, TLSLevelMay, TLSLevelEncrypt, TLSLevelVerify,
 	TLSLevelSecure, TLSLevelDANE, TLSLevelDANEOnly, TLSLevelFingerprint}
 
 // TLSVersion is tls.min_version, and the min_version of a tls.policy

@@ -77,7 +77,7 @@ var keys = []keyDef{
 	// Outbound TLS (package tls/policy; docs/tls.md).
 	{name: "tls.policy", kind: kTLSPolicy, reload: true, field: func(c *Config) any { return &c.TLSPolicy },
 		doc: "Per-destination outbound TLS, in Postfix's smtp_tls_policy_maps vocabulary; YAML only. Each entry has a `destination` (a recipient domain, `.domain` for its subdomains, or an MX host name), a `level` (`none`, `may`, `encrypt`, `verify`, `secure`, `dane`, `dane-only`, `fingerprint`), and optionally `ca_file`, `min_version`, `ciphers` (OpenSSL syntax), `servername` (SNI), `match` (names the certificate may carry: `hostname`, `nexthop`, `dot-nexthop`, a name or `.domain`) and `fingerprints` (`sha256:` of the certificate or `spki-sha256:` of its public key). An entry for the MX host name wins over one for the recipient domain. `control/tlshosts/<mx>.pem` and `control/notlshosts/<mx>` win over the table."},
-	{name: "tls.default_level", kind: kString, def: "may", oneOf: words(TLSLevels), reload: true, field: func(c *Config) any { return &c.TLSDefaultLevel },
+	{name: "tls.default_level", kind: kString, def: "may", oneOf: words(tlsLevels), reload: true, field: func(c *Config) any { return &c.TLSDefaultLevel },
 		doc: "The TLS level of a destination that neither qmail-tls's files, `tls.policy`, DANE nor MTA-STS decide: `none` never starts TLS; `may` encrypts when STARTTLS is offered and checks nothing; `encrypt` requires TLS; `verify` and `secure` require a verified chain and name; `dane` and `dane-only` use TLSA records; `fingerprint` pins certificates. Under a level that requires TLS, failures defer, never downgrade."},
 	{name: "tls.min_version", kind: kString, def: "1.2", oneOf: words(tlsVersions), reload: true, field: func(c *Config) any { return &c.TLSMinVersion },
 		doc: "The lowest TLS version, for outbound and inbound TLS: `1.0`, `1.1`, `1.2` or `1.3`. A `tls.policy` entry's `min_version` overrides it for its destination."},
@@ -234,7 +234,7 @@ var keys = []keyDef{
 	{name: "concurrencylocal", kind: kInt, control: true, def: "10", lo: 0, hi: 65535, reload: true, field: func(c *Config) any { return &c.ConcurrencyLocal },
 		doc: "The most local deliveries at once; 0 holds the local channel, as in qmail."},
 	{name: "concurrencyremote", kind: kInt, control: true, def: "20", lo: 0, hi: 65535, reload: false, field: func(c *Config) any { return &c.ConcurrencyRemote },
-		doc: "The most SMTP sessions of remote delivery at once (qmail caps it at 255, qsend at 65535); the scheduler keeps four times as many messages in progress. 0 holds the remote channel, as in qmail."},
+		doc: "The most SMTP sessions of remote delivery at once (qmail caps it at 255, qsend at 65535); the scheduler keeps four times as many messages in progress. 0 holds the remote channel, as in qmail. A change waits for the next start, as qmail-send reads it only at start (qmail-send.8)."},
 	{name: "bouncefrom", kind: kString, control: true, def: "MAILER-DAEMON", reload: true, field: func(c *Config) any { return &c.BounceFrom },
 		doc: "The local part of the sender of bounces."},
 	{name: "bouncehost", kind: kString, control: true, me: true, reload: true, field: func(c *Config) any { return &c.BounceHost },

@@ -64,8 +64,8 @@ func checkTLSRules(rs []TLSRule) error {
 			return errors.New("tls.policy entry without a destination")
 		case seen[r.Destination]:
 			return fmt.Errorf("destination %s: listed twice", r.Destination)
-		case !slices.Contains(TLSLevels, r.Level):
-			return fmt.Errorf("destination %s: level %q is not one of %s", r.Destination, r.Level, strings.Join(words(TLSLevels), ", "))
+		case !slices.Contains(tlsLevels, r.Level):
+			return fmt.Errorf("destination %s: level %q is not one of %s", r.Destination, r.Level, strings.Join(words(tlsLevels), ", "))
 		case r.MinVersion != "" && !slices.Contains(tlsVersions, r.MinVersion):
 			return fmt.Errorf("destination %s: min_version %q is not one of %s", r.Destination, r.MinVersion, strings.Join(words(tlsVersions), ", "))
 		case r.Level == TLSLevelFingerprint && len(r.Pins) == 0:

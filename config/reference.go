@@ -105,30 +105,42 @@ and waits for the next start.
 func Reference(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString(referenceIntro)
-	group := ""
+	// Groups in the order of their first key, keys in table order.
+	var groups []string
+	byGroup := map[string][]*keyDef{}
 	for i := range keys {
-		k := &keys[i]
-		if g := keyGroup(k); g != group {
-			group = g
-			fmt.Fprintf(&b, "\n### %s\n", g)
+		g := keyGroup(&keys[i])
+		if byGroup[g] == nil {
+			groups = append(groups, g)
 		}
-		fmt.Fprintf(&b, "\n#### `%s`\n\n%s\n\n", k.name, k.doc)
-		fmt.Fprintf(&b, "- Default: %s\n", referenceDefault(k))
-		if vs := referenceValues(k); vs != "" {
-			fmt.Fprintf(&b, "- Values: %s\n", vs)
-		}
-		fmt.Fprintf(&b, "- Environment: `%s`\n", envName(k.name))
-		if k.reload {
-			b.WriteString("- Reload: applied on reload\n")
-		} else {
-			b.WriteString("- Reload: at the next start\n")
-		}
-		if k.control {
-			fmt.Fprintf(&b, "- qmail control file: `control_dir/%s`\n", k.name)
+		byGroup[g] = append(byGroup[g], &keys[i])
+	}
+	for _, g := range groups {
+		fmt.Fprintf(&b, "\n### %s\n", g)
+		for _, k := range byGroup[g] {
+			writeKey(&b, k)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeKey writes one key's entry of the reference.
+func writeKey(b *strings.Builder, k *keyDef) {
+	fmt.Fprintf(b, "\n#### `%s`\n\n%s\n\n", k.name, k.doc)
+	fmt.Fprintf(b, "- Default: %s\n", referenceDefault(k))
+	if vs := referenceValues(k); vs != "" {
+		fmt.Fprintf(b, "- Values: %s\n", vs)
+	}
+	fmt.Fprintf(b, "- Environment: `%s`\n", envName(k.name))
+	if k.reload {
+		b.WriteString("- Reload: applied on reload\n")
+	} else {
+		b.WriteString("- Reload: at the next start\n")
+	}
+	if k.control {
+		fmt.Fprintf(b, "- qmail control file: `control_dir/%s`\n", k.name)
+	}
 }
 
 // keyGroup is the heading a key is listed under: the qmail control files,
@@ -170,16 +182,17 @@ func referenceDefault(k *keyDef) string {
 
 // referenceValues lists the words a key takes, "" for other keys.
 func referenceValues(k *keyDef) string {
-	ws := k.oneOf
-	if k.kind == kOnOff {
+	prefix, ws := "", k.oneOf
+	switch k.kind {
+	case kOnOff:
 		ws = []string{"on", "off"}
-	}
-	if k.name == "smtpd.listen" {
-		ws = words(listenerModes)
-		return "modes " + "`" + strings.Join(ws, "`, `") + "`"
+	case kLevel:
+		ws = []string{"debug", "info", "warn", "error"}
+	case kListeners:
+		prefix, ws = "modes ", words(listenerModes)
 	}
 	if len(ws) == 0 {
 		return ""
 	}
-	return "`" + strings.Join(ws, "`, `") + "`"
+	return prefix + "`" + strings.Join(ws, "`, `") + "`"
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"time"
 )
@@ -28,27 +29,75 @@ type Conn struct {
 	broken  atomic.Bool // a network error, a 421, or cancellation
 	dirty   bool        // a transaction was begun: RSET before the next
 	buf     []byte      // body read buffer, kept across messages
+	// The step under way and the session's cap, for a *TimeoutError.
+	phase        string
+	phaseLimit   time.Duration
+	sessionLimit time.Duration
 }
 
 // timeoutConn puts a deadline of d on every read and write
-// (control/timeoutremote, qmail-remote.c getcontrols()).
+// (control/timeoutremote, qmail-remote.c getcontrols()), or the end of the
+// step under way or of the session when that comes first (Options.Phases).
 type timeoutConn struct {
 	net.Conn
-	d time.Duration
+	d       time.Duration
+	phase   time.Time // end of the step under way; zero: none
+	session time.Time // end of the session's cap; zero: none
+}
+
+// deadline is the earliest of the three bounds from now.
+func (t *timeoutConn) deadline() time.Time {
+	dl := time.Now().Add(t.d)
+	if !t.phase.IsZero() && t.phase.Before(dl) {
+		dl = t.phase
+	}
+	if !t.session.IsZero() && t.session.Before(dl) {
+		dl = t.session
+	}
+	return dl
 }
 
 func (t *timeoutConn) Read(p []byte) (int, error) {
-	if err := t.Conn.SetReadDeadline(time.Now().Add(t.d)); err != nil {
+	if err := t.Conn.SetReadDeadline(t.deadline()); err != nil {
 		return 0, err
 	}
 	return t.Conn.Read(p)
 }
 
 func (t *timeoutConn) Write(p []byte) (int, error) {
-	if err := t.Conn.SetWriteDeadline(time.Now().Add(t.d)); err != nil {
+	if err := t.Conn.SetWriteDeadline(t.deadline()); err != nil {
 		return 0, err
 	}
 	return t.Conn.Write(p)
+}
+
+// startPhase gives the step named name d from now to complete.
+func (c *Conn) startPhase(name string, d time.Duration) {
+	c.tc.phase = time.Now().Add(d)
+	c.phase, c.phaseLimit = name, d
+}
+
+// startStage starts the step of a command or reply at stage, with its
+// deadline from Options.Phases.
+func (c *Conn) startStage(stage Stage) {
+	c.startPhase(stage.String(), c.o.Phases.limit(stage))
+}
+
+// timedOut turns a deadline error into a *TimeoutError when the session's
+// cap or the step's deadline is what ran out, rather than the per-read
+// timeout.
+func (c *Conn) timedOut(err error) error {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	now := time.Now()
+	switch {
+	case !c.tc.session.IsZero() && !now.Before(c.tc.session):
+		return &TimeoutError{Phase: "session", Limit: c.sessionLimit}
+	case !c.tc.phase.IsZero() && !now.Before(c.tc.phase):
+		return &TimeoutError{Phase: c.phase, Limit: c.phaseLimit}
+	}
+	return err
 }
 
 // errUnusable is the Err of an *Error for a connection that a network
@@ -86,7 +135,8 @@ func NewConn(ctx context.Context, c net.Conn, host string, o Options) (*Conn, er
 
 // newConn is the one code path of Dial and NewConn; o has its defaults.
 func newConn(ctx context.Context, raw net.Conn, addr netip.AddrPort, host string, o Options) (*Conn, error) {
-	c := &Conn{o: o, addr: addr, host: host, raw: raw, tc: &timeoutConn{Conn: raw, d: o.Timeout}}
+	c := &Conn{o: o, addr: addr, host: host, raw: raw, sessionLimit: o.Phases.Session,
+		tc: &timeoutConn{Conn: raw, d: o.Timeout, session: time.Now().Add(o.Phases.Session)}}
 	c.setStream(c.tc)
 	stop := c.watch(ctx)
 	defer stop()
@@ -135,6 +185,7 @@ func (c *Conn) greet(ctx context.Context) error {
 		if cfg == nil {
 			return &Error{Stage: StageStartTLS, Err: ErrNoTLS}
 		}
+		c.startPhase("TLS handshake", c.o.Phases.StartTLS)
 		if err := c.handshake(ctx, cfg); err != nil {
 			return err
 		}
@@ -219,7 +270,9 @@ func (c *Conn) startTLS(ctx context.Context, cfg *tls.Config) error {
 	// Whatever the server sent after its 220 is in c.r and is dropped by
 	// setStream in handshake: only bytes read through TLS count (RFC 3207
 	// §6; the client side of CVE-2011-0411, which qmail-remote has,
-	// qmail-tls qmail-remote.c tls_init()).
+	// qmail-tls qmail-remote.c tls_init()). The handshake is part of the
+	// STARTTLS step (Postfix's smtp_starttls_timeout).
+	c.startStage(StageStartTLS)
 	if err := c.handshake(ctx, cfg); err != nil {
 		return err
 	}
@@ -234,7 +287,7 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) error {
 	tc := tls.Client(c.tc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.broken.Store(true)
-		return &Error{Stage: StageStartTLS, Err: err, Handshake: true}
+		return &Error{Stage: StageStartTLS, Err: c.timedOut(err), Handshake: true}
 	}
 	st := tc.ConnectionState()
 	c.tls = &st
@@ -296,6 +349,7 @@ func (c *Conn) Reset(ctx context.Context) error {
 func (c *Conn) Quit() error {
 	if c.Usable() {
 		c.tc.d = min(c.tc.d, quitWait)
+		c.startPhase("QUIT", quitWait)
 		if _, err := c.cmd(StageMail, "QUIT"); err == nil {
 			c.broken.Store(true)
 		}
@@ -318,8 +372,10 @@ func (c *Conn) abandon() {
 	c.Quit()
 }
 
-// cmd writes one command line and reads its reply.
+// cmd writes one command line and reads its reply, each within the
+// stage's deadline.
 func (c *Conn) cmd(stage Stage, line string) (Reply, error) {
+	c.startStage(stage)
 	if err := c.write(stage, line); err != nil {
 		return Reply{}, err
 	}
@@ -345,7 +401,7 @@ func (c *Conn) flush(stage Stage, afterDot bool) error {
 		// command; RFC 2920 §3.2 lets only the replies of the group already
 		// sent be outstanding). Read as the next reply they would answer the
 		// wrong command: end the connection instead.
-		rep, err := readReply(c.r, c.o.MaxLineLength)
+		rep, err := c.readReply()
 		if err != nil {
 			return c.netErr(stage, err, afterDot)
 		}
@@ -363,14 +419,16 @@ func (c *Conn) flush(stage Stage, afterDot bool) error {
 	return nil
 }
 
-// read reads one reply; a 421 marks the connection unusable (RFC 5321
+// read reads one reply, which must be complete within the stage's
+// deadline (Options.Phases); a 421 marks the connection unusable (RFC 5321
 // §3.8: the server is closing the channel).
 func (c *Conn) read(stage Stage) (Reply, error) {
 	return c.readAfter(stage, false)
 }
 
 func (c *Conn) readAfter(stage Stage, afterDot bool) (Reply, error) {
-	rep, err := readReply(c.r, c.o.MaxLineLength)
+	c.startStage(stage)
+	rep, err := c.readReply()
 	if err != nil {
 		return Reply{}, c.netErr(stage, err, afterDot)
 	}
@@ -421,8 +479,14 @@ func inStep(stage Stage, code int) bool {
 	return code < 300
 }
 
+// readReply reads one reply within the connection's bounds on lines and
+// bytes.
+func (c *Conn) readReply() (Reply, error) {
+	return readReplyLimit(c.r, c.o.MaxLineLength, c.o.MaxReplyBytes)
+}
+
 func (c *Conn) netErr(stage Stage, err error, afterDot bool) error {
 	c.broken.Store(true)
 	c.raw.Close()
-	return &Error{Stage: stage, Err: err, AfterDot: afterDot}
+	return &Error{Stage: stage, Err: c.timedOut(err), AfterDot: afterDot}
 }

@@ -3,6 +3,8 @@ package smtpclient
 import (
 	"errors"
 	"fmt"
+	"os"
+	"time"
 )
 
 // Stage names the step of the SMTP dialogue at which something happened.
@@ -93,3 +95,19 @@ func (e *Error) Temporary() bool {
 	}
 	return true
 }
+
+// TimeoutError is the Err of an *Error for a step of the dialogue that
+// ran out of its deadline (Options.Phases), or a session that ran out of
+// its cap. It wraps os.ErrDeadlineExceeded; the failure is temporary.
+type TimeoutError struct {
+	Phase string        // "greeting", "EHLO", "MAIL", ..., "message transfer", or "session"
+	Limit time.Duration // the deadline that ran out
+}
+
+// Error returns "the greeting step took longer than 5m0s".
+func (e *TimeoutError) Error() string {
+	return "the " + e.Phase + " step took longer than " + e.Limit.String()
+}
+
+// Unwrap returns os.ErrDeadlineExceeded.
+func (e *TimeoutError) Unwrap() error { return os.ErrDeadlineExceeded }

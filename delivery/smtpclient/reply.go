@@ -63,15 +63,26 @@ const maxReplyLines = 1000
 // does (qmail-remote.c get(), smtpcode()). maxLine bounds each line, its line end
 // included.
 func readReply(r *bufio.Reader, maxLine int) (Reply, error) {
+	return readReplyLimit(r, maxLine, DefaultMaxReplyBytes)
+}
+
+// readReplyLimit is readReply with maxBytes bounding the reply's lines
+// together, line ends included.
+func readReplyLimit(r *bufio.Reader, maxLine, maxBytes int) (Reply, error) {
 	var rep Reply
+	total := 0
 	for n := 0; ; n++ {
 		if n == maxReplyLines {
 			return Reply{}, fmt.Errorf("%w: more than %d lines", ErrMalformedReply, maxReplyLines)
 		}
-		line, err := readLine(r, maxLine)
+		line, err := readLine(r, min(maxLine, maxBytes-total))
 		if err != nil {
+			if n > 0 && errors.Is(err, ErrMalformedReply) && maxBytes-total < maxLine {
+				return Reply{}, fmt.Errorf("%w: more than %d bytes", ErrMalformedReply, maxBytes)
+			}
 			return Reply{}, err
 		}
+		total += len(line) + 1
 		code, more, text, err := parseReplyLine(line)
 		if err != nil {
 			return Reply{}, err

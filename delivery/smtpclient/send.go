@@ -269,6 +269,7 @@ func (t *txn) begin(batch []int) error {
 		}
 		c.write(StageData, "DATA")
 	}
+	c.startStage(StageMail)
 	if err := c.flush(StageMail, false); err != nil {
 		return err
 	}
@@ -368,6 +369,7 @@ func (t *txn) data(accepted []int) (open bool, err error) {
 func (t *txn) emptyData() error {
 	c := t.c
 	c.write(StageBody, ".")
+	c.startStage(StageBody)
 	if err := c.flush(StageBody, true); err != nil {
 		return err
 	}
@@ -402,10 +404,16 @@ func (t *txn) transfer(accepted []int) error {
 	return nil
 }
 
-// body writes the message in transparency form and the final dot.
+// body writes the message in transparency form and the final dot, within
+// a deadline that grows with the message's size (Options.Phases.DataXfer
+// and MinDataRate); the session's cap grows by the same allowance.
 func (t *txn) body() error {
 	c := t.c
 	t.bodyRead = true
+	deadline, allowance := c.o.Phases.transfer(t.msg.Size)
+	c.tc.session = c.tc.session.Add(allowance)
+	c.sessionLimit += allowance
+	c.startPhase("message transfer", deadline)
 	if c.buf == nil {
 		c.buf = make([]byte, 32*1024)
 	}

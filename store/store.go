@@ -83,12 +83,19 @@ func Open(path string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return nil, fmt.Errorf("store %s: file is empty (remove it to start a new queue): %w", path, ErrCorrupt)
 	}
-	ms, err := inspectMeta(path)
-	if err != nil {
+	// The meta pages are read before bbolt maps a truncated file, and
+	// again once the lock is held, when no other process can be writing
+	// them.
+	if _, err := inspectMeta(path); err != nil {
 		return nil, err
 	}
 	db, err := openBolt(path, opts)
 	if err != nil {
+		return nil, err
+	}
+	ms, err := inspectMeta(path)
+	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	s := &Store{db: db, path: path, log: log, chunkSize: defaultChunkSize, meta: ms}

@@ -70,16 +70,20 @@ func (s *Store) walk(fn func(Message) error, damaged *[]Problem) error {
 					return nil
 				}
 				var r *record
-				err := fmt.Errorf("message key %x is not an id: %w", k, ErrCorrupt)
+				var id ID // 0 for a key that is no id
+				var err error
 				if len(k) == idKeyLen {
-					r, err = decodeRecord(idFromKey(k), v)
+					id = idFromKey(k)
+					r, err = decodeRecord(id, v)
+				} else {
+					err = fmt.Errorf("message key %x is not an id: %w", k, ErrCorrupt)
 				}
 				after = append(after[:0], k...)
 				switch {
 				case err == nil:
 					page = append(page, r.Message)
 				case damaged != nil:
-					*damaged = append(*damaged, Problem{ID: idFromKey(k), Text: err.Error()})
+					*damaged = append(*damaged, Problem{ID: id, Text: err.Error()})
 				default:
 					stop = err
 					return nil

@@ -186,10 +186,12 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 	for _, l := range d.smtpListeners {
 		opened = append(opened, l.ln)
 	}
-	if d.sts, err = setup.STSResolver(cfg, d.derived.resolver, newSTSCache(d.store), log); err != nil {
+	ro, sts, err := setup.Remote(cfg, d.derived.resolver, d.derived.tls, newSTSCache(d.store), log)
+	if err != nil {
 		return fail(err)
 	}
-	d.remote = remote.New(setup.RemoteOptions(cfg, d.derived.resolver, setup.RemoteTLS(cfg, d.derived.tls, d.sts), log))
+	d.sts = sts
+	d.remote = remote.New(ro)
 	defer d.remote.Close()
 	d.sched = delivery.New(d.schedulerOptions(cfg))
 	stats, _ := d.store.Stats()

@@ -94,7 +94,7 @@ func SchedulerOptions(cfg *config.Config) delivery.Options {
 		format = bounce.FormatDSN
 	}
 	return delivery.Options{
-		ConcurrencyRemote: RemoteInProgress(cfg),
+		ConcurrencyRemote: remoteInProgress(cfg),
 		ConcurrencyLocal:  cfg.ConcurrencyLocal,
 		QueueLifetime:     cfg.QueueLifetime,
 		BounceTLSOnExpiry: cfg.TLSOnExpiry == config.ExpiryBounce,
@@ -110,8 +110,8 @@ func SchedulerOptions(cfg *config.Config) delivery.Options {
 	}
 }
 
-// RemoteInProgress is how many remote messages the scheduler keeps in
+// remoteInProgress is how many remote messages the scheduler keeps in
 // progress: concurrencyremote bounds the SMTP sessions (qmail's remote
 // deliveries at once), and four times as many messages in progress keep
 // every session busy while others wait for theirs.
-func RemoteInProgress(cfg *config.Config) int { return 4 * cfg.ConcurrencyRemote }
+func remoteInProgress(cfg *config.Config) int { return 4 * cfg.ConcurrencyRemote }

@@ -88,9 +88,9 @@ func TestListenerMode(t *testing.T) {
 	}
 }
 
-// TestRemoteTLS: tls.mta_sts and tls.dane off leave remote delivery
-// without MTA-STS and DANE; on by default.
-func TestRemoteTLS(t *testing.T) {
+// TestRemote: tls.mta_sts and tls.dane off leave remote delivery without
+// MTA-STS and DANE; on by default.
+func TestRemote(t *testing.T) {
 	for _, tc := range []struct {
 		yaml      string
 		sts, dane bool
@@ -107,13 +107,14 @@ func TestRemoteTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sts, err := STSResolver(cfg, r, &mtasts.MemoryCache{}, nil)
+		ro, sts, err := Remote(cfg, r, eng, &mtasts.MemoryCache{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := RemoteTLS(cfg, eng, sts)
-		if (o.STS != nil) != tc.sts || o.DANE != tc.dane || o.PlaintextAfter != 5*time.Minute {
-			t.Errorf("%q: sts %v, dane %v, plaintext after %v", tc.yaml, o.STS != nil, o.DANE, o.PlaintextAfter)
+		o := ro.TLS
+		if (sts != nil) != tc.sts || (o.STS != nil) != tc.sts || o.DANE != tc.dane || o.PlaintextAfter != 5*time.Minute ||
+			ro.Sessions != 20 || ro.MaxWaiting != 60 || ro.Port != 25 {
+			t.Errorf("%q: sts %v, dane %v, plaintext after %v, %+v", tc.yaml, o.STS != nil, o.DANE, o.PlaintextAfter, ro)
 		}
 	}
 }

@@ -90,7 +90,7 @@ usage or configuration error.`,
 }
 
 // probeTransport builds remote delivery from the configuration as the
-// daemon does (setup.Resolver, TLSPolicy, STSResolver, RemoteOptions),
+// daemon does (setup.Resolver, TLSPolicy and Remote),
 // with MTA-STS policies kept in memory: the daemon owns the queue file.
 func (a *app) probeTransport(port int, timeout time.Duration) (*remote.Transport, error) {
 	cfg, _, err := a.loadConfig()
@@ -111,11 +111,10 @@ func (a *app) probeTransport(port int, timeout time.Duration) (*remote.Transport
 	if err != nil {
 		return nil, exitf(2, "configuration: %v", err)
 	}
-	sts, err := setup.STSResolver(cfg, r, &mtasts.MemoryCache{}, log)
+	o, _, err := setup.Remote(cfg, r, eng, &mtasts.MemoryCache{}, log)
 	if err != nil {
 		return nil, exitf(2, "configuration: %v", err)
 	}
-	o := setup.RemoteOptions(cfg, r, setup.RemoteTLS(cfg, eng, sts), log)
 	if port != 0 {
 		o.Port = port
 	}

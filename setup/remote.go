@@ -68,11 +68,23 @@ func TLSPolicy(cfg *config.Config, log *slog.Logger) (*policy.Engine, error) {
 	return policy.New(o)
 }
 
-// STSResolver builds the MTA-STS resolver, nil when tls.mta_sts is off:
+// Remote builds remote delivery's options as the daemon runs it: the
+// resolver r, the TLS policy engine e, DANE, and the MTA-STS resolver,
+// which is also returned (nil when tls.mta_sts is off) for its owner to run
+// its refresh loop; MTA-STS policies are kept in cache.
+func Remote(cfg *config.Config, r *mx.Resolver, e *policy.Engine, cache mtasts.Cache, log *slog.Logger) (remote.Options, *mtasts.Resolver, error) {
+	sts, err := stsResolver(cfg, r, cache, log)
+	if err != nil {
+		return remote.Options{}, nil, err
+	}
+	return remoteOptions(cfg, r, remoteTLS(cfg, e, sts), log), sts, nil
+}
+
+// stsResolver builds the MTA-STS resolver, nil when tls.mta_sts is off:
 // TXT records and the policy host's addresses come from the configured
 // DNS resolvers, policies are kept in cache (the daemon's is the queue
 // file; `qsend tls-probe` uses an mtasts.MemoryCache).
-func STSResolver(cfg *config.Config, r *mx.Resolver, cache mtasts.Cache, log *slog.Logger) (*mtasts.Resolver, error) {
+func stsResolver(cfg *config.Config, r *mx.Resolver, cache mtasts.Cache, log *slog.Logger) (*mtasts.Resolver, error) {
 	if !cfg.TLSMTASTS {
 		return nil, nil
 	}
@@ -107,8 +119,8 @@ func STSResolver(cfg *config.Config, r *mx.Resolver, cache mtasts.Cache, log *sl
 	return mtasts.New(o)
 }
 
-// RemoteTLS maps the configuration onto remote delivery's TLS options.
-func RemoteTLS(cfg *config.Config, e *policy.Engine, sts *mtasts.Resolver) remote.TLSOptions {
+// remoteTLS maps the configuration onto remote delivery's TLS options.
+func remoteTLS(cfg *config.Config, e *policy.Engine, sts *mtasts.Resolver) remote.TLSOptions {
 	return remote.TLSOptions{Policy: e, STS: sts, DANE: cfg.TLSDANE,
 		PlaintextAfter: cfg.TLSPlaintextAfter, RememberBroken: cfg.TLSRememberBroken}
 }
@@ -127,9 +139,9 @@ func Resolver(cfg *config.Config) (*mx.Resolver, error) {
 	return mx.New(mx.Options{Resolvers: cfg.DNSResolvers, Me: cfg.Me, Routes: routes, TrustedResolvers: trusted})
 }
 
-// RemoteOptions maps the configuration onto remote delivery's options;
-// tlsOpts says how STARTTLS is used (RemoteTLS).
-func RemoteOptions(cfg *config.Config, r *mx.Resolver, tlsOpts remote.TLSOptions, log *slog.Logger) remote.Options {
+// remoteOptions maps the configuration onto remote delivery's options;
+// tlsOpts says how STARTTLS is used (remoteTLS).
+func remoteOptions(cfg *config.Config, r *mx.Resolver, tlsOpts remote.TLSOptions, log *slog.Logger) remote.Options {
 	return remote.Options{
 		Resolver: r,
 		Port:     cfg.RemotePort,
@@ -141,7 +153,7 @@ func RemoteOptions(cfg *config.Config, r *mx.Resolver, tlsOpts remote.TLSOptions
 		},
 		Sessions:       cfg.ConcurrencyRemote,
 		PerDestination: min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1)),
-		MaxWaiting:     RemoteInProgress(cfg) * 3 / 4,
+		MaxWaiting:     remoteInProgress(cfg) * 3 / 4,
 		Logger:         log,
 	}
 }

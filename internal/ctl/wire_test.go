@@ -57,3 +57,17 @@ func TestStatsAndEnvelopeWire(t *testing.T) {
 		t.Errorf("envelope wire form %s, want %s", b, want)
 	}
 }
+
+func TestProblemWire(t *testing.T) {
+	ps := []store.Problem{{ID: 9, Text: "record does not decode", Repaired: "removed"}, {Text: "meta page damaged"}}
+	w := ProblemsOf(ps)
+	for i, p := range w {
+		if got := p.Store(); got != ps[i] {
+			t.Errorf("problem %d round trip: got %+v, want %+v", i, got, ps[i])
+		}
+	}
+	b, _ := json.Marshal(w)
+	if want := `[{"id":9,"text":"record does not decode","repaired":"removed"},{"text":"meta page damaged"}]`; string(b) != want {
+		t.Errorf("problems wire form %s, want %s", b, want)
+	}
+}

@@ -22,6 +22,7 @@ import (
 // the queue happens as each channel has room, and a channel without a
 // transport or held keeps it for when it can deliver.
 func (s *Scheduler) FlushAll() {
+	s.resetBackoff(0)
 	s.mu.Lock()
 	s.flushReq = s.o.Now()
 	s.mu.Unlock()
@@ -33,6 +34,7 @@ func (s *Scheduler) FlushAll() {
 func (s *Scheduler) Flush(ids ...store.ID) error {
 	var errs []error
 	for _, id := range ids {
+		s.resetBackoff(id)
 		errs = append(errs, s.control(id, func(f *flight) { f.flush = true }, func(now time.Time) error {
 			if err := s.st.Reschedule(id, now); err != nil {
 				return err

@@ -253,6 +253,43 @@ func (s *Scheduler) Status() Status {
 	return Status{Remote: ch(Remote), Local: ch(Local), Deliveries: s.deliveries, Examined: s.examined, TLSHeld: s.tlsHeld}
 }
 
+// BackoffResetter is a Transport that backs destinations off on its own
+// (the remote transport, for destinations it could not reach). A flush
+// resets the backoff of the destinations of the mail it makes due, so that
+// the attempt it asks for happens now: qmail-tcpok (qmail-tcpok.8) clears
+// qmail-remote's memory of hosts that timed out, and SIGALRM then retries
+// everything.
+type BackoffResetter interface {
+	// ResetBackoff forgets the backoff of the destinations of addrs (the
+	// recipients' addresses), or of every destination when addrs is nil.
+	ResetBackoff(addrs []string)
+}
+
+// resetBackoff resets the remote transport's backoff for the remote
+// recipients not yet final of message id, or for every destination when
+// id is 0.
+func (s *Scheduler) resetBackoff(id store.ID) {
+	s.mu.Lock()
+	br, ok := s.o.Remote.(BackoffResetter)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	var addrs []string
+	if id != 0 {
+		addrs = []string{} // not nil: only these
+		if m, err := s.st.Get(id); err == nil {
+			for _, r := range m.Recipients {
+				if !r.State.Final() && s.o.route(r.Addr) == Remote {
+					addrs = append(addrs, r.Addr)
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	br.ResetBackoff(addrs)
+}
+
 // logStatusLocked logs qmail-send's status line from the current counts.
 func (s *Scheduler) logStatusLocked() {
 	qmaillog.LogStatus(s.o.Logger, s.inflight[Local], s.o.limit(Local), s.inflight[Remote], s.o.limit(Remote))

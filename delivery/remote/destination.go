@@ -18,6 +18,9 @@ type destination struct {
 	waiters int           // attempts holding or waiting for a slot
 	until   time.Time     // backed off until then
 	bo      backoff.BackOff
+	// domains are the recipient domains whose attempts backed it off, for
+	// reset; nil while it is not backed off.
+	domains map[string]bool
 }
 
 // destinations is the table of destinations, keyed by domain or route.
@@ -66,24 +69,56 @@ func (d *destination) release() { <-d.slots }
 // leave ends an attempt. connectFailed says that no server of the
 // destination could be reached: the destination is then backed off
 // (cenkalti/backoff), and any success clears that.
-func (ds *destinations) leave(key string, d *destination, now time.Time, connectFailed bool) time.Time {
+func (ds *destinations) leave(key, domain string, d *destination, now time.Time, connectFailed bool) time.Time {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	d.waiters--
 	if connectFailed {
 		if d.bo == nil {
 			d.bo = ds.newBO()
+			d.domains = make(map[string]bool)
 		}
+		d.domains[domain] = true
 		if wait := d.bo.NextBackOff(); wait != backoff.Stop {
 			d.until = now.Add(wait)
 		}
 	} else {
-		d.bo, d.until = nil, time.Time{}
+		d.bo, d.until, d.domains = nil, time.Time{}, nil
 	}
 	if d.waiters == 0 && d.bo == nil {
 		delete(ds.m, key)
 	}
 	return d.until
+}
+
+// reset forgets the backoff of the destinations backed off by one of
+// domains, or of every destination when domains is nil.
+func (ds *destinations) reset(domains map[string]bool) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for k, d := range ds.m {
+		if d.bo == nil || !touches(d.domains, domains) {
+			continue
+		}
+		d.bo, d.until, d.domains = nil, time.Time{}, nil
+		if d.waiters == 0 {
+			delete(ds.m, k)
+		}
+	}
+}
+
+// touches reports whether some domain of have is in want; a nil want
+// stands for every domain.
+func touches(have, want map[string]bool) bool {
+	if want == nil {
+		return true
+	}
+	for dom := range have {
+		if want[dom] {
+			return true
+		}
+	}
+	return false
 }
 
 // forgetAfter is how long a destination's backoff is remembered after it

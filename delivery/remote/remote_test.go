@@ -53,7 +53,7 @@ func (w *world) transport(o Options) *Transport {
 	}
 	o.Resolver = r
 	o.Port = w.port
-	o.Client = smtpclient.Options{HeloHost: "qsend.test", ConnectTimeout: 2 * time.Second, Timeout: 5 * time.Second}
+	o.Client = smtpclient.Options{HeloHost: "qsend.test", ConnectTimeout: 2 * time.Second, Timeout: 5 * time.Second, Phases: o.Client.Phases}
 	tr := New(o)
 	w.t.Cleanup(func() { tr.Close() })
 	return tr

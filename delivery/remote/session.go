@@ -37,6 +37,11 @@ func (t *Transport) tryServer(ctx context.Context, g *group, host string, addr n
 			switch {
 			case !errors.As(err, &se) || se.Stage == smtpclient.StageConnect:
 				return tried{}
+			case timeoutOf(se.Err) != nil:
+				// A server too slow to finish a step (a tarpit): the next
+				// MX may take the recipients; not a TLS failure even when
+				// the step was STARTTLS.
+				return tried{reached: true, text: timeoutText(ip, false, timeoutOf(se.Err)), reason: stageReason(se.Stage)}
 			case se.Stage == smtpclient.StageStartTLS:
 				text, pol, broken := tlsFailure(r, se, ip)
 				if broken {
@@ -136,13 +141,13 @@ func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host
 			case err != nil && afterDot(se):
 				// RFC 5321 §6.1: the message may have been delivered; say so
 				// and retry later, never at once elsewhere.
-				g.settle(p, store.Deferred, "connection", diedText(ip, true, se.Err))
+				g.settle(p, store.Deferred, "connection", lostText(ip, true, se.Err))
 			case err != nil && (r.Reply.Code == 0 || r.Reply.Code == 421):
 				left = append(left, p)
 				if r.Reply.Code == 421 {
 					moveOn, why = stageText(r.Stage, ip)+remoteSaid(&r.Reply), stageReason(r.Stage)
 				} else {
-					moveOn, why = diedText(ip, false, causeOf(se, err)), "connection"
+					moveOn, why = lostText(ip, false, causeOf(se, err)), "connection"
 				}
 			default:
 				g.settle(p, store.Deferred, stageReason(r.Stage), resultText(r, ip))
@@ -179,6 +184,15 @@ func envelopes(job delivery.Job, pos []int) []envelope {
 		out = append(out, envelope{sender: mailenv.VERPSender(sender, rcpt(p)), rcpts: []string{rcpt(p)}, pos: []int{p}})
 	}
 	return out
+}
+
+// lostText reports a connection that ended mid-session: a step that ran
+// out of its deadline, or one that died.
+func lostText(ip string, afterDot bool, err error) string {
+	if te := timeoutOf(err); te != nil {
+		return timeoutText(ip, afterDot, te)
+	}
+	return diedText(ip, afterDot, err)
 }
 
 func anyReply(res []smtpclient.RcptResult) bool {

@@ -88,6 +88,28 @@ func diedText(ip string, afterDot bool, err error) string {
 	return "Connected to " + ip + " but connection died. " + dup + cause + "(#4.4.2)\n"
 }
 
+// timeoutText is the report of a step of the session that ran out of its
+// deadline (smtpclient.Phases): qsend's own, worded as diedText, since
+// qmail-remote has only its per-read timeout and reports it as a
+// connection that died (qmail-remote.c dropped()). afterDot adds
+// "Possible duplicate! " once the final dot was sent.
+func timeoutText(ip string, afterDot bool, te *smtpclient.TimeoutError) string {
+	dup := ""
+	if afterDot {
+		dup = " Possible duplicate!"
+	}
+	return "Connected to " + ip + " but " + te.Error() + "; giving up on the connection." + dup + " (#4.4.2)\n"
+}
+
+// timeoutOf returns the *smtpclient.TimeoutError that err carries, or nil.
+func timeoutOf(err error) *smtpclient.TimeoutError {
+	var te *smtpclient.TimeoutError
+	if errors.As(err, &te) {
+		return te
+	}
+	return nil
+}
+
 const (
 	// noConnection is qmail-remote.c temp_noconn().
 	noConnection = "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
@@ -207,6 +229,9 @@ func Texts() []string {
 		resultText(smtpclient.RcptResult{Reply: refused, Stage: smtpclient.StageRcpt, State: smtpclient.Failed}, ip),
 		diedText(ip, false, nil),
 		diedText(ip, true, errors.New("read tcp 192.0.2.2:40000->192.0.2.1:25: read: connection reset by peer")),
+		timeoutText(ip, false, &smtpclient.TimeoutError{Phase: smtpclient.StageGreeting.String(), Limit: smtpclient.DefaultHeloTimeout}),
+		timeoutText(ip, true, &smtpclient.TimeoutError{Phase: smtpclient.StageBody.String(), Limit: smtpclient.DefaultDataDoneTimeout}),
+		timeoutText(ip, false, &smtpclient.TimeoutError{Phase: "session", Limit: smtpclient.DefaultSessionTimeout}),
 		noConnection,
 		backoffText("example.net"),
 		connectingText(policy.Decision{Source: "default", Rule: policy.Rule{Level: policy.Encrypt}}.NoTLSText(), ip),

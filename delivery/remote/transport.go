@@ -35,7 +35,12 @@ type Options struct {
 	// Sessions bounds the SMTP sessions at once (concurrencyremote).
 	Sessions int
 	// PerDestination bounds the sessions to one recipient domain or
-	// route (Postfix's default_destination_concurrency_limit is 20).
+	// route. The default, a quarter of Sessions (at least 1), is a fair
+	// share: a destination that holds its sessions for long (a tarpit, a
+	// server that times out) leaves three quarters of them to the others.
+	// It is the ratio of Postfix's defaults, 20
+	// (default_destination_concurrency_limit) against 100
+	// (default_process_limit).
 	PerDestination int
 	// MaxWaiting bounds the attempts one destination may hold, running or
 	// waiting for a session (default twice PerDestination); beyond it an
@@ -70,7 +75,7 @@ func (o Options) withDefaults() Options {
 		o.Sessions = 20
 	}
 	if o.PerDestination <= 0 {
-		o.PerDestination = 20
+		o.PerDestination = max(1, o.Sessions/4)
 	}
 	if o.MaxWaiting < o.PerDestination {
 		o.MaxWaiting = 2 * o.PerDestination
@@ -221,6 +226,24 @@ func (t *Transport) Counters() *Counts { return &t.counts }
 // Destinations is the number of destinations the transport remembers.
 func (t *Transport) Destinations() int { return t.dests.size() }
 
+// ResetBackoff forgets the backoff of the destinations that the domains of
+// addrs were backed off in, or of every destination when addrs is nil, so
+// that their next attempt goes ahead at once: a flush does it (as
+// qmail-tcpok, qmail-tcpok.8, clears qmail-remote's memory of hosts that
+// timed out before SIGALRM retries everything). It implements
+// delivery.BackoffResetter.
+func (t *Transport) ResetBackoff(addrs []string) {
+	if addrs == nil {
+		t.dests.reset(nil)
+		return
+	}
+	domains := make(map[string]bool, len(addrs))
+	for _, a := range addrs {
+		domains[domainOf(a)] = true
+	}
+	t.dests.reset(domains)
+}
+
 // Deliver implements delivery.Transport: the recipients of job are grouped
 // by domain and each group is delivered in its own session, concurrently.
 func (t *Transport) Deliver(ctx context.Context, job delivery.Job) []store.Result {
@@ -330,7 +353,7 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 		return
 	}
 	connectFailed := true
-	defer func() { t.dests.leave(key, d, t.o.Now(), connectFailed) }()
+	defer func() { t.dests.leave(key, domain, d, t.o.Now(), connectFailed) }()
 	if err := d.acquire(ctx); err != nil {
 		g.settleRest(store.Deferred, "interrupted", interruptedText)
 		connectFailed = false

@@ -104,8 +104,12 @@ type TimeoutError struct {
 	Limit time.Duration // the deadline that ran out
 }
 
-// Error returns "the greeting step took longer than 5m0s".
+// Error returns "the greeting step took longer than 5m0s", or "the
+// session took longer than 1h0m0s".
 func (e *TimeoutError) Error() string {
+	if e.Phase == "session" {
+		return "the session took longer than " + e.Limit.String()
+	}
 	return "the " + e.Phase + " step took longer than " + e.Limit.String()
 }
 

@@ -43,7 +43,7 @@ func (e *DamageError) Error() string {
 	for i, p := range e.Damaged {
 		lines[i] = p.Text + ": skipped"
 	}
-	return fmt.Sprintf("store %s: %d damaged records:\n%s", e.Path, len(e.Damaged), strings.Join(lines, "\n"))
+	return fmt.Sprintf("store %s: damaged records (%d):\n%s", e.Path, len(e.Damaged), strings.Join(lines, "\n"))
 }
 
 // Unwrap makes the error match ErrCorrupt.

@@ -109,7 +109,7 @@ func (s *Store) Inspect() ([]Problem, error) {
 
 // checkAll runs every check inside tx.
 func (s *Store) checkAll(tx *bolt.Tx, rep *checkReport) {
-	meta := s.meta.problems()
+	meta := s.MetaProblems()
 	for _, p := range meta {
 		rep.addf("%s", p.Text) // Repair rewrites them first
 	}

@@ -65,7 +65,7 @@ func (s *Store) WalkAll(fn func(Message) error) error {
 
 // MetaProblems reports the meta pages Open found damaged: bbolt opens a
 // file with one good meta page without a word, so nothing else would.
-func (s *Store) MetaProblems() []Problem { return s.meta.problems() }
+func (s *Store) MetaProblems() []Problem { return s.meta.Load().problems() }
 
 // QuickCheck is the check for a daemon's start: the meta pages as Open
 // found them, and a decode of every message record (metadata only, no
@@ -87,12 +87,12 @@ func (s *Store) QuickCheck(ctx context.Context) ([]Problem, error) {
 // keys and partial mark naming it are removed; schedule entries are put
 // where the rules say; stray entries, keys and chunks are removed or moved
 // aside; the counters are recounted; a damaged meta page is rewritten,
-// first. Broken bbolt pages and incomplete bodies are only reported. It returns
-// every problem found, Repaired saying what was done; a second Inspect
-// shows what is left.
+// first. Broken bbolt pages and incomplete bodies are only reported. It
+// returns every problem found, Repaired saying what was done; a second
+// Inspect shows what is left.
 func (s *Store) Repair() ([]Problem, error) {
 	// The meta pages first, so that bbolt's page check can run.
-	meta := s.meta.problems()
+	meta := s.MetaProblems()
 	if len(meta) > 0 {
 		if err := s.rewriteMeta(); err != nil {
 			return nil, err
@@ -150,7 +150,8 @@ func (s *Store) rewriteMeta() error {
 			if err != nil {
 				return err
 			}
-			s.meta = readMetaPages(f, fi.Size())
+			st := readMetaPages(f, fi.Size())
+			s.meta.Store(&st)
 			return nil
 		})
 	}

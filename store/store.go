@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,8 +57,8 @@ type Store struct {
 	path      string
 	log       *slog.Logger
 	chunkSize int
-	chunks    sync.Pool // *[]byte: body readers' chunk buffers, reused between messages
-	meta      metaState // the meta pages as Open found them
+	chunks    sync.Pool                 // *[]byte: body readers' chunk buffers, reused between messages
+	meta      atomic.Pointer[metaState] // the meta pages as Open (or Repair) found them
 }
 
 // Open opens or creates the queue file at path (mode 0600). A file that is
@@ -98,7 +99,8 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, path: path, log: log, chunkSize: defaultChunkSize, meta: ms}
+	s := &Store{db: db, path: path, log: log, chunkSize: defaultChunkSize}
+	s.meta.Store(&ms)
 	db.MaxBatchDelay = opts.BatchDelay
 	if err := s.guard("open", s.prepare); err != nil {
 		db.Close()

@@ -47,6 +47,16 @@ type Config struct {
 	SMTPDListen                  []Listener // smtpd.listen
 	MetricsListen                string     // metrics.listen
 
+	// The deadlines of the steps of a remote SMTP session: remote.helo_timeout,
+	// remote.starttls_timeout, remote.mail_timeout, remote.rcpt_timeout,
+	// remote.data_init_timeout, remote.data_xfer_timeout,
+	// remote.data_done_timeout and remote.session_timeout; and
+	// remote.min_data_rate in bytes per second.
+	RemoteHeloTimeout, RemoteStartTLSTimeout, RemoteMailTimeout, RemoteRcptTimeout time.Duration
+	RemoteDataInitTimeout, RemoteDataXferTimeout, RemoteDataDoneTimeout            time.Duration
+	RemoteSessionTimeout                                                           time.Duration
+	RemoteMinDataRate                                                              int
+
 	TLSPolicy         []TLSRule     // tls.policy
 	TLSDefaultLevel   TLSLevel      // tls.default_level
 	TLSMinVersion     TLSVersion    // tls.min_version: 1.0 to 1.3

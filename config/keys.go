@@ -67,9 +67,33 @@ var keys = []keyDef{
 	{name: "remote.port", kind: kInt, def: "25", lo: 1, hi: 65535, reload: false, field: func(c *Config) any { return &c.RemotePort },
 		doc: "The TCP port of MX hosts for remote delivery. An smtproutes entry with a port still uses its own; port 465 means SMTPS."},
 	// Sessions to one recipient domain or route at once; Postfix's
-	// default_destination_concurrency_limit is 20 (postconf(5)).
+	// default_destination_concurrency_limit is 20 (postconf(5)). Left at
+	// its default, a quarter of concurrencyremote (Postfix's 20 against
+	// default_process_limit 100) is the limit when it is lower, so that
+	// one slow destination cannot hold every session.
 	{name: "remote.destination_concurrency", kind: kInt, def: "20", lo: 1, hi: 65535, reload: false, field: func(c *Config) any { return &c.RemoteDestinationConcurrency },
-		doc: "The most SMTP sessions to one recipient domain (or one smtproutes relay) at once, as Postfix's default_destination_concurrency_limit. It is also capped by `concurrencyremote`."},
+		doc: "The most SMTP sessions to one recipient domain (or one smtproutes relay) at once, as Postfix's default_destination_concurrency_limit. It is also capped by `concurrencyremote`. When it is not set, a quarter of `concurrencyremote` (at least 1) applies if that is lower, so that a destination that holds its sessions for long (a tarpit) leaves the others three quarters of them; set it for a smarthost that takes all the mail."},
+	// The deadlines of the steps of an SMTP session, Postfix's
+	// smtp_*_timeout parameters and defaults (postconf(5)); package
+	// delivery/smtpclient, Phases.
+	{name: "remote.helo_timeout", kind: kSeconds, def: "5m", lo: int64(time.Second), hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteHeloTimeout },
+		doc: "How long remote delivery waits for the whole greeting, and for the whole reply to each EHLO or HELO, however slowly its bytes arrive (Postfix's smtp_helo_timeout). `timeoutremote` still bounds each read."},
+	{name: "remote.starttls_timeout", kind: kSeconds, def: "5m", lo: int64(time.Second), hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteStartTLSTimeout },
+		doc: "How long STARTTLS and the TLS handshake may take together (Postfix's smtp_starttls_timeout)."},
+	{name: "remote.mail_timeout", kind: kSeconds, def: "5m", lo: int64(time.Second), hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteMailTimeout },
+		doc: "How long remote delivery waits for the whole reply to MAIL FROM, and to RSET between messages (Postfix's smtp_mail_timeout)."},
+	{name: "remote.rcpt_timeout", kind: kSeconds, def: "5m", lo: int64(time.Second), hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteRcptTimeout },
+		doc: "How long remote delivery waits for the whole reply to each RCPT TO (Postfix's smtp_rcpt_timeout)."},
+	{name: "remote.data_init_timeout", kind: kSeconds, def: "2m", lo: int64(time.Second), hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteDataInitTimeout },
+		doc: "How long remote delivery waits for the whole reply to DATA (Postfix's smtp_data_init_timeout)."},
+	{name: "remote.data_xfer_timeout", kind: kSeconds, def: "3m", lo: int64(time.Second), hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteDataXferTimeout },
+		doc: "The base of the deadline for sending a message's content: the whole transfer may take this plus the message's size divided by `remote.min_data_rate` (Postfix's smtp_data_xfer_timeout bounds each write instead)."},
+	{name: "remote.min_data_rate", kind: kInt, def: "500", lo: 1, hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteMinDataRate },
+		doc: "The slowest transfer of a message's content accepted, in bytes per second: each message adds its size divided by this to `remote.data_xfer_timeout` and to `remote.session_timeout` (500 is the rate of Postfix's smtpd_min_data_rate)."},
+	{name: "remote.data_done_timeout", kind: kSeconds, def: "10m", lo: int64(time.Second), hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteDataDoneTimeout },
+		doc: "How long remote delivery waits for the whole reply after the final dot, each reply with LMTP (Postfix's smtp_data_done_timeout). A timeout here is a deferral marked `Possible duplicate!`."},
+	{name: "remote.session_timeout", kind: kSeconds, def: "1h", lo: int64(time.Second), hi: noMax, reload: false, field: func(c *Config) any { return &c.RemoteSessionTimeout },
+		doc: "The longest an SMTP connection of remote delivery is used, from its connect, each message's transfer allowance added; a server that answers every step just in time cannot hold a session for longer. Postfix has no such cap."},
 	{name: "smtpd.listen", kind: kListeners, def: "127.0.0.1:2525=smtp", reload: false, field: func(c *Config) any { return &c.SMTPDListen },
 		doc: "The daemon's SMTP listeners, each an address and a mode: `smtp` (STARTTLS offered when a certificate is present), `submission` (AUTH required before MAIL) or `smtps` (TLS before the greeting). In the environment: `QSEND_SMTPD_LISTEN=\"0.0.0.0:25=smtp,0.0.0.0:587=submission\"`. An empty list opens no listener."},
 	{name: "metrics.listen", kind: kAddr, reload: false, field: func(c *Config) any { return &c.MetricsListen },

@@ -150,12 +150,37 @@ func remoteOptions(cfg *config.Config, r *mx.Resolver, tlsOpts remote.TLSOptions
 			HeloHost:       cfg.HeloHost,
 			ConnectTimeout: cfg.TimeoutConnect,
 			Timeout:        cfg.TimeoutRemote,
+			Phases: smtpclient.Phases{
+				Helo:        cfg.RemoteHeloTimeout,
+				StartTLS:    cfg.RemoteStartTLSTimeout,
+				Mail:        cfg.RemoteMailTimeout,
+				Rcpt:        cfg.RemoteRcptTimeout,
+				DataInit:    cfg.RemoteDataInitTimeout,
+				DataXfer:    cfg.RemoteDataXferTimeout,
+				MinDataRate: int64(cfg.RemoteMinDataRate),
+				DataDone:    cfg.RemoteDataDoneTimeout,
+				Session:     cfg.RemoteSessionTimeout,
+			},
 		},
 		Sessions:       cfg.ConcurrencyRemote,
-		PerDestination: min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1)),
+		PerDestination: perDestination(cfg),
 		MaxWaiting:     remoteInProgress(cfg) * 3 / 4,
 		Logger:         log,
 	}
+}
+
+// perDestination is the session limit of one destination:
+// remote.destination_concurrency capped by concurrencyremote and, when it
+// was not set, by a quarter of concurrencyremote, a fair share (Postfix's
+// default_destination_concurrency_limit 20 against default_process_limit
+// 100), so that a destination that holds its sessions for long (a tarpit)
+// cannot take them all.
+func perDestination(cfg *config.Config) int {
+	n := min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1))
+	if cfg.Origin("remote.destination_concurrency") == "default" {
+		n = min(n, max(cfg.ConcurrencyRemote/4, 1))
+	}
+	return n
 }
 
 // trustedResolvers parses dns.trusted_resolvers (host:port or a bare

@@ -174,6 +174,60 @@ func TestDaneDecide(t *testing.T) {
 	}
 }
 
+// TestDaneNeverLowers checks that TLSA records raise the configured level
+// and never lower it (RFC 7672 §2.2): records that are all unusable leave
+// verify and secure in force, and are a deferral under dane-only.
+func TestDaneNeverLowers(t *testing.T) {
+	ca := certtest.NewCA(t, "DANE CA")
+	leaf := ca.Issue(t, certtest.Options{DNSNames: []string{"mx.example.com"}})
+	ee := dane.Record(leaf.Cert, dane.DANEEE, dane.SPKI, dane.SHA256)
+	unusable := []dane.TLSA{
+		dane.Record(leaf.Cert, dane.PKIXTA, dane.SPKI, dane.SHA256),
+		dane.Record(leaf.Cert, dane.PKIXEE, dane.Cert, dane.SHA256),
+	}
+	sts := &STS{Mode: "enforce", MX: []string{"mx.example.com"}}
+	tests := []struct {
+		name       string
+		def        Level
+		recs       []dane.TLSA
+		sts        *STS
+		level      Level
+		source     string
+		fail       string
+		checksCert bool
+	}{
+		{name: "may, unusable", def: May, recs: unusable, level: Encrypt, source: "dane"},
+		{name: "none, unusable", def: None, recs: unusable, level: Encrypt, source: "dane"},
+		{name: "encrypt, unusable", def: Encrypt, recs: unusable, level: Encrypt, source: "dane"},
+		{name: "dane, unusable", def: Dane, recs: unusable, level: Encrypt, source: "dane"},
+		{name: "verify, unusable", def: Verify, recs: unusable, level: Verify, source: "default", checksCert: true},
+		{name: "secure, unusable", def: Secure, recs: unusable, level: Secure, source: "default", checksCert: true},
+		{name: "dane-only, unusable", def: DaneOnly, recs: unusable, level: DaneOnly, source: "dane",
+			fail: "No TLS achieved while dane-only requires usable TLSA records for mx.example.com"},
+		{name: "may, unusable, MTA-STS enforce", def: May, recs: unusable, sts: sts, level: Verify, source: "mta-sts", checksCert: true},
+		{name: "secure, usable", def: Secure, recs: []dane.TLSA{ee}, level: Dane, source: "dane", checksCert: true},
+		{name: "dane-only, usable", def: DaneOnly, recs: []dane.TLSA{ee}, level: Dane, source: "dane", checksCert: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t, Options{Default: tc.def})
+			d, err := e.Decide(Input{Domain: "example.com", Host: "mx.example.com", TLSA: tc.recs, TLSASecure: true, STS: tc.sts})
+			if got := failureText(t, err); got != tc.fail {
+				t.Fatalf("Decide error %q, want %q", got, tc.fail)
+			}
+			if d.Level != tc.level || d.Source != tc.source {
+				t.Errorf("%v from %q, want %v from %q", d.Level, d.Source, tc.level, tc.source)
+			}
+			if err == nil && !d.Required() {
+				t.Errorf("TLS not required")
+			}
+			if got := d.kind != kindNone; got != tc.checksCert {
+				t.Errorf("certificate checked: %v, want %v", got, tc.checksCert)
+			}
+		})
+	}
+}
+
 // TestSTSDecide covers MTA-STS before connecting.
 func TestSTSDecide(t *testing.T) {
 	policy := &STS{Mode: "enforce", MX: []string{"*.example.net"}}

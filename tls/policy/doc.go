@@ -20,7 +20,10 @@
 //  5. control/tlshosts/exhaustivelist: no TLS for hosts without a pem.
 //  6. DANE: DNSSEC-signed TLSA records for the MX host. Usable records
 //     require TLS verified by them; records that are all unusable require
-//     TLS without verification (RFC 7672 §2.2); a failed lookup defers.
+//     TLS without verification (RFC 7672 §2.2) unless MTA-STS or the
+//     default level asks for more, which then stays in force (DANE raises
+//     the level, never lowers it), and defer under a dane-only default; a
+//     failed lookup defers.
 //  7. MTA-STS: in enforce mode only the policy's MX hosts, with TLS and a
 //     certificate valid for the MX host name from the system's roots
 //     (RFC 8461 §4.1, §4.2); in testing mode, the same checks reported but

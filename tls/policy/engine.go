@@ -164,9 +164,30 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 		return d, e.tlsaFailure(in)
 	}
 	if in.TLSASecure && len(in.TLSA) > 0 {
-		return e.resolveDane(e.base(in, Dane, "dane", kindNone), in, false)
+		only := e.o.Default == DaneOnly
+		if only {
+			return e.resolveDane(e.base(in, DaneOnly, "dane", kindNone), in, true)
+		}
+		if len(dane.Usable(in.TLSA)) > 0 {
+			return e.resolveDane(e.base(in, Dane, "dane", kindNone), in, false)
+		}
+		// Records that are all unusable mean mandatory unauthenticated
+		// TLS where DANE is the policy in force (RFC 7672 §2.2, §3.1.3),
+		// and nothing more: DANE may raise the level, never lower it, so a
+		// stricter MTA-STS policy or default level keeps its checks.
+		d, err := e.afterDane(in)
+		if err != nil || (d.kind != kindNone && !d.Testing) {
+			return d, err
+		}
+		d = e.base(in, Encrypt, "dane", kindNone)
+		d.Rule.Level = Dane
+		return d, nil
 	}
+	return e.afterDane(in)
+}
 
+// afterDane is Decide's last two sources: MTA-STS, then the default level.
+func (e *Engine) afterDane(in Input) (Decision, error) {
 	if in.STS != nil && !in.Routed {
 		switch in.STS.Mode {
 		case "enforce":
@@ -262,8 +283,9 @@ func (e *Engine) fromRule(in Input, r Rule, source string) (Decision, error) {
 
 // resolveDane settles dane and dane-only from the TLSA records (RFC 7672
 // §2.2; Postfix's dane level, smtp_tls_security_level): usable records → Dane,
-// verified by them; records but none usable → Encrypt; no secure records →
-// May, or a Failure under dane-only.
+// verified by them; records but none usable → Encrypt, or a Failure under
+// dane-only (Postfix: "TLSA records unusable"); no secure records → May,
+// or a Failure under dane-only.
 func (e *Engine) resolveDane(d Decision, in Input, only bool) (Decision, error) {
 	e.fill(&d)
 	if !in.TLSASecure || len(in.TLSA) == 0 {

@@ -45,8 +45,8 @@ const noMax = math.MaxInt64
 // keys is every configuration key. The defaults of the control keys are
 // qmail's (qmail-control.5 table, qmail-send.8).
 var keys = []keyDef{
-	{name: "state_dir", kind: kPath, reload: false, field: func(c *Config) any { return &c.StateDir },
-		doc: "The daemon's directory: the queue file `queue.db` (0600), the control socket `qsend.sock` (0660, group `admin_group` when set), the maildrop `maildrop/` (1733) where submissions wait while the daemon is down, the `trigger` FIFO that wakes the daemon, `tmp/` and `corrupt/`."},
+	{name: "state_dir", kind: kPath, def: "/var/spool/qsend", reload: false, field: func(c *Config) any { return &c.StateDir },
+		doc: "The daemon's directory: the queue file `queue.db` (0600), the control socket `qsend.sock` (0660, group `admin_group` when set), the maildrop `maildrop/` (1733) where submissions wait while the daemon is down, the `trigger` FIFO that wakes the daemon, `tmp/` and `corrupt/`. Every program finds the same one whoever runs it (the system queue, set up by `qsend install` or the daemon); a per-user queue exists only where a user names one, with a config file of their own (`--config`, `QSEND_CONFIG`) or `--state-dir`. An intake program refuses (exit 111) to leave mail in a state_dir no daemon has set up."},
 	{name: "control_dir", kind: kPath, def: "/var/qmail/control", reload: true, field: func(c *Config) any { return &c.ControlDir },
 		doc: "The qmail control directory. Every key that is also a qmail control file is read from the file of the same name here, with qmail's rules, unless a higher source sets it. A missing directory means no control files."},
 	{name: "admin_group", kind: kString, reload: true, field: func(c *Config) any { return &c.AdminGroup },
@@ -289,7 +289,7 @@ var keys = []keyDef{
 	{name: "tlsclientciphers", kind: kList, control: true, reload: true, field: func(c *Config) any { return &c.TLSClientCiphers },
 		doc: "The TLS 1.2 cipher suites of remote delivery, in OpenSSL syntax, the lines joined with `:` as qmail-tls joins them; a string Go cannot honour (one naming only DHE suites, say) is a configuration error. Empty: Go's defaults."},
 	{name: "tlsserverciphers", kind: kList, control: true, reload: true, field: func(c *Config) any { return &c.TLSServerCiphers },
-		doc: "The TLS 1.2 cipher suites of the SMTP server, in OpenSSL syntax, the lines joined with `:`; `TLSCIPHERS` from tcprules overrides it per client. Empty: Go's defaults."},
+		doc: "The TLS 1.2 cipher suites of the SMTP server, in OpenSSL syntax, the lines joined with `:`; `TLSCIPHERS` from tcprules overrides it per client. Empty: ECDHE with AES-GCM or ChaCha20-Poly1305 only (`ECDHE+AESGCM:ECDHE+CHACHA20`, no CBC suites; qmail-tls offers OpenSSL's `DEFAULT`); `DEFAULT` gives Go's defaults, CBC suites included, for old clients."},
 }
 
 // keyByName returns the definition of the key name.

@@ -207,8 +207,9 @@ func serverTLS(cfg *config.Config, log *slog.Logger) (func() *tls.Config, error)
 	if path == "" {
 		path = filepath.Join(cfg.ControlDir, "servercert.pem")
 	}
-	// qmail-tls qmail-smtpd.c tls_init(): the lines of tlsserverciphers joined with ":".
-	suites, err := ciphers.Parse(strings.Join(cfg.TLSServerCiphers, ":"))
+	// qmail-tls qmail-smtpd.c tls_init(): the lines of tlsserverciphers
+	// joined with ":"; empty, AEAD suites only (ciphers.ServerDefault).
+	suites, err := ciphers.ParseServer(strings.Join(cfg.TLSServerCiphers, ":"))
 	if err != nil {
 		return nil, fmt.Errorf("tlsserverciphers (%s): %w", cfg.Origin("tlsserverciphers"), err)
 	}

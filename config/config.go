@@ -155,7 +155,8 @@ type Options struct {
 	Flags *pflag.FlagSet
 	// Environ is the environment in os.Environ form; nil means os.Environ().
 	Environ []string
-	// UID decides the state_dir default; -1 means os.Getuid().
+	// UID is the caller's uid; -1 means os.Getuid(). No default depends
+	// on it: every uid finds the same system queue (see Locate).
 	UID int
 	// Hostname is the fallback for me when control/me does not exist; ""
 	// means os.Hostname().

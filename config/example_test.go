@@ -32,5 +32,5 @@ func ExampleLoad() {
 	// concurrencyremote = 200   # environment QSEND_CONCURRENCYREMOTE
 	// helohost = mx.example   # default (me)
 	// smtpd.listen = [{address: '0.0.0.0:25', mode: smtp}, {address: '0.0.0.0:587', mode: submission}]   # environment QSEND_SMTPD_LISTEN
-	// state_dir = /home/mail/.local/state/qsend   # default
+	// state_dir = /var/spool/qsend   # default
 }

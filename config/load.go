@@ -146,12 +146,6 @@ func readControl(dir string, k *keyDef) (s setting, ok bool, err error) {
 // c.Me, which must already be set unless meFailed.
 func defaultSetting(k *keyDef, c *Config, opts Options, env environ, meFailed bool) (setting, error) {
 	switch {
-	case k.name == "state_dir":
-		dir, err := defaultStateDir(opts, env)
-		if err != nil {
-			return setting{}, err
-		}
-		return setting{val: dir, origin: "default", where: "state_dir"}, nil
 	case k.name == "me":
 		// qmail refuses to start without control/me; qsend falls back to
 		// the host name (see the package comment).
@@ -182,25 +176,4 @@ func defaultSetting(k *keyDef, c *Config, opts Options, env environ, meFailed bo
 		panic(fmt.Sprintf("config: default of %s: %v", k.name, err))
 	}
 	return setting{val: v, origin: "default"}, nil
-}
-
-// defaultStateDir is /var/spool/qsend for root. An ordinary user has no
-// write access there, so it is $XDG_STATE_HOME/qsend, else
-// $HOME/.local/state/qsend (XDG Base Directory Specification, which also
-// says a relative $XDG_STATE_HOME is to be ignored).
-func defaultStateDir(opts Options, env environ) (string, error) {
-	uid := opts.UID
-	if uid == -1 {
-		uid = os.Getuid()
-	}
-	if uid == 0 {
-		return "/var/spool/qsend", nil
-	}
-	if x := env["XDG_STATE_HOME"]; filepath.IsAbs(x) {
-		return filepath.Join(x, "qsend"), nil
-	}
-	if h := env["HOME"]; filepath.IsAbs(h) {
-		return filepath.Join(h, ".local", "state", "qsend"), nil
-	}
-	return "", fmt.Errorf("state_dir: no default for uid %d without an absolute $HOME or $XDG_STATE_HOME; set state_dir", uid)
 }

@@ -17,7 +17,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct{ key, value, origin string }{
-		{"state_dir", "/home/u/.local/state/qsend", "default"},
+		{"state_dir", "/var/spool/qsend", "default"},
 		{"control_dir", dir + "/control", "environment QSEND_CONTROL_DIR"},
 		{"admin_group", `""`, "default"},
 		{"log.format", "text", "default"},
@@ -336,8 +336,6 @@ func TestErrors(t *testing.T) {
 			[]string{`flag --set state_dir: also set by flag --state-dir`}},
 		{"explicit file missing", fixture{env: []string{"QSEND_CONFIG=$T/nonexistent.yaml"}},
 			[]string{`config file: open $T/nonexistent.yaml: no such file or directory`}},
-		{"no state dir default", fixture{env: []string{"HOME="}},
-			[]string{`state_dir: no default for uid 1000 without an absolute $HOME or $XDG_STATE_HOME; set state_dir`}},
 		{"every problem listed", fixture{
 			control: map[string]string{"concurrencylocal": "x\n", "timeoutsmtpd": "0\n"},
 			yaml:    "concurrencyremote: abc\nbogus: 1\n",
@@ -457,12 +455,12 @@ func TestStateDirDefault(t *testing.T) {
 		env  []string
 		want string
 	}{
+		// Every uid finds the system queue: a per-user one only when asked for.
 		{"root", 0, []string{"HOME=/root", "XDG_STATE_HOME=/root/.state"}, "/var/spool/qsend"},
-		{"user with XDG_STATE_HOME", 1000, []string{"HOME=/home/u", "XDG_STATE_HOME=/home/u/.st"}, "/home/u/.st/qsend"},
-		{"user with HOME", 1000, []string{"HOME=/home/u"}, "/home/u/.local/state/qsend"},
-		{"relative XDG_STATE_HOME ignored", 1000, []string{"HOME=/home/u", "XDG_STATE_HOME=st"}, "/home/u/.local/state/qsend"},
-		{"empty XDG_STATE_HOME ignored", 1000, []string{"HOME=/home/u", "XDG_STATE_HOME="}, "/home/u/.local/state/qsend"},
-		{"current uid", -1, []string{"HOME=/home/u"}, map[bool]string{true: "/var/spool/qsend", false: "/home/u/.local/state/qsend"}[os.Getuid() == 0]},
+		{"user with XDG_STATE_HOME", 1000, []string{"HOME=/home/u", "XDG_STATE_HOME=/home/u/.st"}, "/var/spool/qsend"},
+		{"user with HOME", 1000, []string{"HOME=/home/u"}, "/var/spool/qsend"},
+		{"user without HOME", 1000, []string{"HOME="}, "/var/spool/qsend"},
+		{"current uid", -1, []string{"HOME=/home/u"}, "/var/spool/qsend"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -159,8 +159,6 @@ func keyGroup(k *keyDef) string {
 // referenceDefault describes k's default as `qsend config` would show it.
 func referenceDefault(k *keyDef) string {
 	switch {
-	case k.name == "state_dir":
-		return "`/var/spool/qsend` for root; for other users `$XDG_STATE_HOME/qsend`, else `~/.local/state/qsend`"
 	case k.name == "me":
 		return "the host name"
 	case k.me && k.kind == kList:

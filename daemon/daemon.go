@@ -133,6 +133,11 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 	if err := prepare(d.layout, a.gid); err != nil {
 		return err
 	}
+	lock, err := lockStateDir(d.layout)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	d.store, err = store.Open(d.layout.Queue, store.Options{
 		LockTimeout: storeLockWait,
 		BatchDelay:  cfg.StoreBatchDelay,

@@ -5,13 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/internal/envelope"
 )
+
+// ExitNoQueue is the exit status when the queue found was never set up: no
+// daemon created its maildrop or socket, so nothing would ever read a
+// message left there. 111 is qmail's temporary failure (qmail-inject.c,
+// qmail-queue callers), so the sender keeps the message and tries again.
+const ExitNoQueue = 111
 
 // Receipt says where a submitted message went.
 type Receipt struct {
@@ -74,7 +82,23 @@ func (t *readTracker) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// notSetUp returns the error for a state_dir without a maildrop, checked
+// before anything is read: a message is never acknowledged into a queue
+// that no daemon will read.
+func notSetUp(p ctl.Layout) error {
+	_, err := os.Stat(p.Maildrop)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return &Error{Code: ExitNoQueue, Err: err, Msg: fmt.Sprintf(
+		"no qsend daemon has set up the queue in %s (no %s, no %s): run `qsend install` and start the daemon, or name your own queue with --config or --state-dir",
+		p.Dir, filepath.Base(p.Maildrop), filepath.Base(p.Socket))}
+}
+
 func submitMaildrop(p ctl.Layout, pid int, body io.Reader, getEnv func() (envelope.Envelope, error)) (Receipt, error) {
+	if err := notSetUp(p); err != nil {
+		return Receipt{}, err
+	}
 	rt := &readTracker{r: body}
 	name, err := maildrop.Write(p.Maildrop, rt, func() (maildrop.Entry, error) {
 		env, err := getEnv()

@@ -151,7 +151,7 @@ func TestInjectRefusesBrokenInput(t *testing.T) {
 func TestInjectNoStateDir(t *testing.T) {
 	s := newSite(t) // the daemon never ran: no maildrop
 	_, errOut, code := s.run("To: a@example.net\n\n", "qmail-inject")
-	if code != 111 || !strings.HasPrefix(errOut, "qmail-inject: fatal: qq trouble creating files in queue (#4.3.0)\n") || !strings.Contains(errOut, "maildrop") {
+	if code != 111 || !strings.HasPrefix(errOut, "qmail-inject: fatal: qq temporary problem (#4.3.0)\n") || !strings.Contains(errOut, "maildrop") || !strings.Contains(errOut, s.stateDir) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }

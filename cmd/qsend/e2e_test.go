@@ -147,8 +147,8 @@ func TestQmailQueueRefusals(t *testing.T) {
 func TestQmailQueueNoStateDir(t *testing.T) {
 	s := newSite(t) // the daemon never ran: no state_dir, no maildrop
 	code, errOut := s.queue("Subject: x\n\nbody\n", envelope("a@b", "c@d"))
-	if code != 62 || !strings.Contains(errOut, "maildrop") {
-		t.Fatalf("exit %d, want 62 with a word about the maildrop: %s", code, errOut)
+	if code != 111 || !strings.Contains(errOut, "maildrop") || !strings.Contains(errOut, s.stateDir) || !strings.Contains(errOut, "qsend install") {
+		t.Fatalf("exit %d, want 111 naming the state_dir, the maildrop and what to do: %s", code, errOut)
 	}
 }
 

@@ -11,6 +11,7 @@ type Layout struct {
 	Trigger  string // FIFO that wakes the daemon after a maildrop write, mode 0622
 	Tmp      string // the daemon's scratch files, mode 0700
 	Corrupt  string // maildrop files that failed validation, kept for the administrator
+	PIDFile  string // the running daemon's pid, locked (flock) while it serves state_dir
 }
 
 // LayoutOf returns the layout of stateDir.
@@ -24,5 +25,6 @@ func LayoutOf(stateDir string) Layout {
 		Trigger:  j("trigger"),
 		Tmp:      j("tmp"),
 		Corrupt:  j("corrupt"),
+		PIDFile:  j("daemon.pid"),
 	}
 }

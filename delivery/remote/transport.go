@@ -386,8 +386,11 @@ func (t *Transport) deliverDomain(ctx context.Context, job delivery.Job, domain 
 		dec, err := t.decide(ctx, domain, plan, h, port, sts)
 		if err != nil {
 			// A policy failure before connecting: defer, try the next MX.
+			// It says nothing of whether the servers can be reached, so
+			// it does not back the destination off (docs/tls.md).
 			last = tried{text: policyText(err), reason: "tls", tlsPolicy: true}
 			allBroken = false
+			connectFailed = false
 			continue
 		}
 		if dec.Warning != "" {

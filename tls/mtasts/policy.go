@@ -10,7 +10,7 @@ import (
 )
 
 // MaxMaxAge is the largest max_age a policy may give: about a year (RFC 8461
-// §3.2).
+// §3.2). ParsePolicy caps larger values at it.
 const MaxMaxAge = 31557600 * time.Second
 
 // Mode is a policy's mode (RFC 8461 §5).
@@ -136,15 +136,24 @@ func (p *Policy) set(key, value string) error {
 			return errors.New("want enforce, testing or none")
 		}
 	case "max_age":
-		// 1*10DIGIT, at most 31557600 (RFC 8461 §3.2).
+		// 1*10DIGIT (RFC 8461 §3.2), so up to 9999999999, which is more
+		// seconds than a time.Duration holds: the number is compared with
+		// the maximum before it becomes a duration. A larger value is
+		// capped at the maximum, not refused: the grammar admits it, the
+		// maximum bounds how long a client caches ("clients SHOULD cache a
+		// policy for up to this value"), and refusing would leave the
+		// domain without its policy (docs/tls.md).
 		if len(value) > 10 || strings.Trim(value, "0123456789") != "" {
 			return errors.New("want a number of seconds")
 		}
-		n, err := strconv.ParseUint(value, 10, 64)
-		if err != nil || time.Duration(n)*time.Second > MaxMaxAge {
-			return fmt.Errorf("want at most %d", int64(MaxMaxAge/time.Second))
+		n, err := strconv.ParseUint(value, 10, 64) // 10 digits always fit
+		if err != nil {
+			return errors.New("want a number of seconds")
 		}
-		p.MaxAge = time.Duration(n) * time.Second
+		p.MaxAge = MaxMaxAge
+		if n < uint64(MaxMaxAge/time.Second) {
+			p.MaxAge = time.Duration(n) * time.Second
+		}
 	case "mx":
 		pattern := strings.ToLower(value)
 		if !validPattern(pattern) {

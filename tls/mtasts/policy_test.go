@@ -1,6 +1,7 @@
 package mtasts
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -35,7 +36,13 @@ func TestParsePolicy(t *testing.T) {
 		{name: "bad version", text: "version: STSv2\nmode: none\nmax_age: 1\n", wantErr: "line 1"},
 		{name: "version case", text: "version: stsv1\nmode: none\nmax_age: 1\n", wantErr: "line 1"},
 		{name: "bad mode", text: "version: STSv1\nmode: Enforce\nmax_age: 1\n", wantErr: "line 2"},
-		{name: "max_age too large", text: "version: STSv1\nmode: none\nmax_age: 31557601\n", wantErr: "line 3"},
+		// Above the maximum is capped at it, never refused, never negative
+		// (RFC 8461 §3.2: 1*10DIGIT, a maximum of 31557600).
+		{name: "max_age just below the maximum", text: "version: STSv1\nmode: none\nmax_age: 31557599\n", mode: ModeNone, maxAge: MaxMaxAge - time.Second},
+		{name: "max_age just above the maximum", text: "version: STSv1\nmode: none\nmax_age: 31557601\n", mode: ModeNone, maxAge: MaxMaxAge},
+		{name: "max_age ten digits", text: "version: STSv1\nmode: none\nmax_age: 9999999999\n", mode: ModeNone, maxAge: MaxMaxAge},
+		{name: "max_age ten digits overflowing a duration", text: "version: STSv1\nmode: none\nmax_age: 9223372037\n", mode: ModeNone, maxAge: MaxMaxAge},
+		{name: "max_age ten digits with leading zeros", text: "version: STSv1\nmode: none\nmax_age: 0000000042\n", mode: ModeNone, maxAge: 42 * time.Second},
 		{name: "max_age eleven digits", text: "version: STSv1\nmode: none\nmax_age: 00000000001\n", wantErr: "line 3"},
 		{name: "max_age negative", text: "version: STSv1\nmode: none\nmax_age: -1\n", wantErr: "line 3"},
 		{name: "max_age not a number", text: "version: STSv1\nmode: none\nmax_age: 1d\n", wantErr: "line 3"},
@@ -64,6 +71,33 @@ func TestParsePolicy(t *testing.T) {
 			}
 			if p.Mode != tt.mode || !slices.Equal(p.MX, tt.mx) || p.MaxAge != tt.maxAge {
 				t.Errorf("ParsePolicy = %+v", p)
+			}
+		})
+	}
+}
+
+// TestCachedRoundTrip checks that a policy cached for the longest max_age
+// survives the JSON the daemon writes to the queue file and reads back
+// after a restart, and expires no later than the maximum allows.
+func TestCachedRoundTrip(t *testing.T) {
+	for _, maxAge := range []string{"0", "86400", "31557600", "31557601", "9999999999"} {
+		t.Run(maxAge, func(t *testing.T) {
+			p, err := ParsePolicy([]byte("version: STSv1\nmode: enforce\nmx: *.example.net\nmax_age: " + maxAge + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+			c := Cached{Policy: *p, ID: "1", Fetched: now, Expires: now.Add(p.MaxAge)}
+			b, err := json.Marshal(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Cached
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatalf("the cached record %s does not load: %v", b, err)
+			}
+			if back.Policy.MaxAge != p.MaxAge || !back.Expires.Equal(c.Expires) || back.Expires.Before(now) || back.Expires.After(now.Add(MaxMaxAge)) {
+				t.Errorf("loaded %+v from %s, stored %+v", back, b, c)
 			}
 		})
 	}
@@ -153,6 +187,9 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte("version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.example.net\r\nmax_age: 604800\r\n"))
 	f.Add([]byte("version: STSv1\nmode: none\nmax_age: 0"))
 	f.Add([]byte("version: STSv1\nmode: testing\nmx: a\nmax_age: 1\nx-ext: \xc3\xa9\n\n"))
+	f.Add([]byte("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 9999999999\n"))
+	f.Add([]byte("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 9223372037\n"))
+	f.Add([]byte("version: STSv1\nmode: none\nmax_age: 31557601\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePolicy(data)
 		if err != nil {

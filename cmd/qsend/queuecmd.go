@@ -211,11 +211,13 @@ func (a *app) applyCmd(op, short string) *cobra.Command {
 			}
 			return a.withBackend(true, func(b queueBackend, _ *config.Config) error {
 				failed, err := b.Apply(context.Background(), op, ids)
-				if err != nil {
-					return exitf(1, "%v", err)
-				}
 				for _, f := range failed {
 					fmt.Fprintf(a.stderr, "qsend: %s %d: %s\n", op, f.ID, f.Error)
+				}
+				if err != nil {
+					// An *InterruptedError says how many ids were done
+					// before the connection to the daemon broke.
+					return exitf(1, "%v", err)
 				}
 				if len(failed) > 0 {
 					return exitf(1, "")

@@ -63,16 +63,16 @@ func tarpitWorld(t *testing.T) (*world, *tarpitMX, *smtptest.Server) {
 	return w, w.tarpit("127.0.0.4", 20*time.Millisecond), w.server("127.0.0.3", smtptest.Config{Pipelining: true})
 }
 
-// With the defaults (20 sessions, the per-destination limit and the
-// attempts a destination may hold left to the transport) a tarpit holds
-// its share, a quarter of the sessions, and mail to another domain is
-// delivered at once beside it. The scheduler is played by inProgress
-// callers that keep asking for the tarpit's messages, as its 80 messages
-// in progress would (four times concurrencyremote).
+// With the daemon's defaults (20 sessions, the per-destination limit left
+// to the transport, a destination holding at most three quarters of the
+// 80 messages in progress) a tarpit holds its share, a quarter of the
+// sessions, and mail to another domain is delivered at once beside it.
+// The scheduler is played by inProgress callers that keep asking for the
+// tarpit's messages.
 func TestTarpitHoldsOnlyItsShare(t *testing.T) {
 	w, tp, sink := tarpitWorld(t)
 	const sessions, inProgress = 20, 80
-	tr := w.transport(Options{Sessions: sessions, BusyRetry: 10 * time.Millisecond})
+	tr := w.transport(Options{Sessions: sessions, MaxWaiting: inProgress * 3 / 4, BusyRetry: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()

@@ -246,9 +246,55 @@ func (c *Client) Show(ctx context.Context, id store.ID) (Shown, error) {
 	return *resp.Shown, nil
 }
 
+// ApplyBatch is how many ids Apply sends in one request. The daemon
+// carries out a request and answers it before the next is sent, so each
+// batch's effect is in the queue once its answer is read, and a
+// connection that breaks leaves at most one batch in doubt.
+const ApplyBatch = 100
+
 // Apply runs flush, hold, release, delete or bounce on ids (flush with no
-// ids means every message). It returns the ids that failed.
+// ids means every message), ApplyBatch ids per request. It returns the
+// ids that failed. When the exchange breaks after the start (the daemon
+// stopped, say), the error is an *InterruptedError saying how many ids
+// were done, and the ids that failed until then are returned.
 func (c *Client) Apply(ctx context.Context, op string, ids []store.ID) ([]IDError, error) {
-	resp, err := c.do(ctx, Request{Op: op, IDs: ids}, nil)
-	return resp.Failed, err
+	if len(ids) == 0 {
+		resp, err := c.do(ctx, Request{Op: op}, nil)
+		return resp.Failed, err
+	}
+	var failed []IDError
+	for done := 0; done < len(ids); {
+		batch := ids[done:min(done+ApplyBatch, len(ids))]
+		resp, err := c.do(ctx, Request{Op: op, IDs: batch}, nil)
+		failed = append(failed, resp.Failed...)
+		if err != nil {
+			var re *RemoteError
+			if done == 0 && (errors.As(err, &re) || errors.Is(err, ErrNoDaemon) || errors.Is(err, ErrNoAccess)) {
+				return failed, err // refused before anything was done
+			}
+			return failed, &InterruptedError{Op: op, Done: done, InDoubt: len(batch), Total: len(ids), Err: err}
+		}
+		done += len(batch)
+	}
+	return failed, nil
 }
+
+// InterruptedError is an Apply whose exchanges with the daemon broke
+// before every id was done.
+type InterruptedError struct {
+	Op      string
+	Done    int // ids whose request was answered: carried out, or listed as failed
+	InDoubt int // ids of the request under way, which the daemon may have done in part
+	Total   int
+	Err     error // why the exchange broke
+}
+
+// Error returns "delete interrupted after 200 of 1000 ids; the next 100
+// may have been done in part: reading the daemon's answer: unexpected EOF".
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("%s interrupted after %d of %d ids; the next %d may have been done in part: %v",
+		e.Op, e.Done, e.Total, e.InDoubt, e.Err)
+}
+
+// Unwrap returns why the exchange broke.
+func (e *InterruptedError) Unwrap() error { return e.Err }

@@ -128,12 +128,23 @@ func (d *Daemon) importFile(ctx context.Context, name string) error {
 		Intake:     store.Intake{Protocol: "maildrop", UID: f.UID, PID: f.Entry.PID},
 		DedupeKey:  key,
 	}
-	_, err = d.enqueue(ctx, m, d.received(f.Entry.PID, f.UID, f.Time), f.Body())
+	received := d.received(f.Entry.PID, f.UID, f.Time)
+	// A message imported from another queue (only root may import) keeps
+	// its birth and its own trace lines, and its key stays (docs/install.md).
+	imp := f.Entry.Import
+	if imp != nil && f.UID == 0 {
+		m.Born, m.DedupeKey, received = imp.Born, imp.Key, ""
+		m.Intake = store.Intake{Protocol: imp.Protocol, UID: imp.UID, PID: f.Entry.PID}
+	}
+	_, err = d.enqueue(ctx, m, received, f.Body())
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return err
 	}
 	if err := maildrop.Remove(l.Maildrop, name); err != nil {
 		return err
+	}
+	if imp != nil && f.UID == 0 {
+		return nil
 	}
 	return d.store.ForgetKey(key)
 }

@@ -44,6 +44,19 @@ type Entry struct {
 	PID        int      `json:"pid"`
 	Sender     string   `json:"sender"`
 	Recipients []string `json:"recipients"`
+	// Import, in a file root wrote, is a message queued before by another
+	// MTA (qsend import-qmail): it keeps its own birth and trace lines.
+	Import *Import `json:"import,omitempty"`
+}
+
+// Import is what an imported message keeps from the queue it came from.
+type Import struct {
+	// Key makes the import happen once: the queue's deduplication key,
+	// kept after the import so that importing again finds it.
+	Key      string    `json:"key"`
+	Born     time.Time `json:"born"`     // the original arrival
+	Protocol string    `json:"protocol"` // the store's Intake.Protocol
+	UID      int       `json:"uid"`      // the original submitter, -1 unknown
 }
 
 // Write stores a message in dir: it copies body into a new file, then calls

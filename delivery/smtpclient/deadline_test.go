@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -62,24 +63,33 @@ func TestGreetingDeadlineTarpit(t *testing.T) {
 	}
 }
 
-// A server that answers every step just in time is cut off by the
-// session's cap.
-func TestSessionCap(t *testing.T) {
-	addr := rawServer(t, func(c net.Conn) {
+// lineServer greets, then hands each line the client sends (EHLO, MAIL,
+// the body's lines, ...) to answer until it returns false or the client
+// goes away.
+func lineServer(t *testing.T, answer func(c net.Conn, line string) bool) netip.AddrPort {
+	return rawServer(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		c.Write([]byte("220 mx.example.test\r\n"))
 		for {
 			line, err := r.ReadString('\n')
-			if err != nil {
+			if err != nil || !answer(c, line) {
 				return
 			}
-			time.Sleep(150 * time.Millisecond)
-			if strings.HasPrefix(line, "EHLO") {
-				c.Write([]byte("250 mx.example.test\r\n"))
-			} else {
-				c.Write([]byte("250 ok\r\n"))
-			}
 		}
+	})
+}
+
+// A server that answers every step just in time is cut off by the
+// session's cap.
+func TestSessionCap(t *testing.T) {
+	addr := lineServer(t, func(c net.Conn, line string) bool {
+		time.Sleep(150 * time.Millisecond)
+		if strings.HasPrefix(line, "EHLO") {
+			c.Write([]byte("250 mx.example.test\r\n"))
+		} else {
+			c.Write([]byte("250 ok\r\n"))
+		}
+		return true
 	})
 	o := testOptions()
 	o.Phases.Session = 400 * time.Millisecond
@@ -106,26 +116,19 @@ func TestSessionCap(t *testing.T) {
 // The reply after the final dot has its own deadline; a timeout there is
 // after the dot (possible duplicate).
 func TestDataDoneDeadline(t *testing.T) {
-	addr := rawServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		c.Write([]byte("220 mx.example.test\r\n"))
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			switch {
-			case strings.HasPrefix(line, "EHLO"):
-				c.Write([]byte("250 mx.example.test\r\n"))
-			case strings.HasPrefix(line, "DATA"):
-				c.Write([]byte("354 go\r\n"))
-			case line == ".\r\n":
-				tarpit(5 * time.Millisecond)(c)
-				return
-			case strings.HasPrefix(line, "MAIL"), strings.HasPrefix(line, "RCPT"):
-				c.Write([]byte("250 ok\r\n"))
-			}
+	addr := lineServer(t, func(c net.Conn, line string) bool {
+		switch {
+		case strings.HasPrefix(line, "EHLO"):
+			c.Write([]byte("250 mx.example.test\r\n"))
+		case strings.HasPrefix(line, "DATA"):
+			c.Write([]byte("354 go\r\n"))
+		case line == ".\r\n":
+			tarpit(5 * time.Millisecond)(c)
+			return false
+		case strings.HasPrefix(line, "MAIL"), strings.HasPrefix(line, "RCPT"):
+			c.Write([]byte("250 ok\r\n"))
 		}
+		return true
 	})
 	o := testOptions()
 	o.Phases.DataDone = 300 * time.Millisecond

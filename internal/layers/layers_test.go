@@ -39,7 +39,7 @@ var stages = []struct {
 	// peers are paths of this stage that may not import one another.
 	peers []string
 }{
-	{name: "foundation", paths: []string{"store", "config/control"}},
+	{name: "foundation", paths: []string{"store", "config/control", "docs/man"}},
 	{name: "shared", paths: []string{"internal"}},
 	{name: "configuration", paths: []string{"config"}},
 	{name: "lookups", paths: []string{"mx", "tls"}},

@@ -241,6 +241,15 @@ func readTodo(path string, m *Message) error {
 	if err != nil {
 		return err
 	}
+	if err := parseTodo(b, m); err != nil {
+		return err
+	}
+	m.Todo, m.Born = true, fi.ModTime()
+	return nil
+}
+
+// parseTodo parses an envelope into m's sender, recipients, uid and pid.
+func parseTodo(b []byte, m *Message) error {
 	recs, err := records(b)
 	if err != nil {
 		return err
@@ -276,7 +285,6 @@ func readTodo(path string, m *Message) error {
 	if !sawF {
 		return errors.New("no sender (F) record")
 	}
-	m.Todo, m.Born = true, fi.ModTime()
 	return nil
 }
 
@@ -303,6 +311,11 @@ func readChannel(path string, to *[]string) error {
 	if err != nil {
 		return err
 	}
+	return parseChannel(b, to)
+}
+
+// parseChannel appends the T records of a channel file to to.
+func parseChannel(b []byte, to *[]string) error {
 	recs, err := records(b)
 	if err != nil {
 		return err
@@ -325,6 +338,11 @@ func readBounce(path string, to *[]Failure) error {
 	if err != nil {
 		return err
 	}
+	return parseBounce(b, to)
+}
+
+// parseBounce appends the reports of a bounce file to to.
+func parseBounce(b []byte, to *[]Failure) error {
 	s := string(b)
 	if s == "" {
 		return nil
@@ -335,7 +353,7 @@ func readBounce(path string, to *[]Failure) error {
 	for i, rec := range strings.Split(s[:len(s)-2], "\n\n") {
 		head, report, _ := strings.Cut(rec, "\n")
 		if !strings.HasPrefix(head, "<") || !strings.HasSuffix(head, ">:") {
-			return fmt.Errorf("report %d: %q is not <address>:", i+1, head)
+			return fmt.Errorf("report %d: %q does not read \"<address>:\"", i+1, head)
 		}
 		// addbounce made each empty line of the report a "/".
 		lines := strings.Split(report, "\n")

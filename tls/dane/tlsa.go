@@ -44,17 +44,45 @@ func (r TLSA) String() string {
 func Usable(recs []TLSA) []TLSA {
 	var out []TLSA
 	for _, r := range recs {
-		if r.Usage != DANETA && r.Usage != DANEEE || r.Selector > SPKI {
-			continue
-		}
-		switch {
-		case r.MatchingType == Full && len(r.Data) > 0,
-			r.MatchingType == SHA256 && len(r.Data) == sha256.Size,
-			r.MatchingType == SHA512 && len(r.Data) == sha512.Size:
+		if WhyUnusable(r) == "" {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// Unusable returns the records Usable drops.
+func Unusable(recs []TLSA) []TLSA {
+	var out []TLSA
+	for _, r := range recs {
+		if WhyUnusable(r) != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// WhyUnusable says why an SMTP client may not use r, in Postfix's words
+// (posttls-finger, tls_dane.c): "unsupported TLSA certificate usage" for
+// PKIX-TA(0), PKIX-EE(1) and unknown usages (RFC 7672 §3.1.3),
+// "unsupported TLSA selector", "unsupported TLSA matching type", or a
+// digest of the wrong length; "" when r is usable.
+func WhyUnusable(r TLSA) string {
+	switch {
+	case r.Usage != DANETA && r.Usage != DANEEE:
+		return fmt.Sprintf("unsupported TLSA certificate usage %d", r.Usage)
+	case r.Selector > SPKI:
+		return fmt.Sprintf("unsupported TLSA selector %d", r.Selector)
+	case r.MatchingType > SHA512:
+		return fmt.Sprintf("unsupported TLSA matching type %d", r.MatchingType)
+	case r.MatchingType == Full && len(r.Data) == 0:
+		return "empty TLSA certificate association data"
+	case r.MatchingType == SHA256 && len(r.Data) != sha256.Size:
+		return fmt.Sprintf("malformed SHA2-256 digest, length %d", len(r.Data))
+	case r.MatchingType == SHA512 && len(r.Data) != sha512.Size:
+		return fmt.Sprintf("malformed SHA2-512 digest, length %d", len(r.Data))
+	}
+	return ""
 }
 
 // Record returns the TLSA record with the given usage, selector and

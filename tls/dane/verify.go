@@ -35,16 +35,24 @@ func (e *Error) Error() string { return "DANE: " + e.Reason }
 // Records that Usable drops are ignored. The error, when not nil, is an
 // *Error.
 func Verify(chain []*x509.Certificate, recs []TLSA, names []string, now time.Time) error {
+	_, err := Match(chain, recs, names, now)
+	return err
+}
+
+// Match is Verify, and returns the record that matched: the first DANE-EE
+// record matching the leaf, else the first DANE-TA record whose anchor
+// the chain verifies from.
+func Match(chain []*x509.Certificate, recs []TLSA, names []string, now time.Time) (TLSA, error) {
 	if len(chain) == 0 {
-		return &Error{Reason: "the server sent no certificate"}
+		return TLSA{}, &Error{Reason: "the server sent no certificate"}
 	}
 	usable := Usable(recs)
 	if len(usable) == 0 {
-		return &Error{Reason: "no usable TLSA records"}
+		return TLSA{}, &Error{Reason: "no usable TLSA records"}
 	}
 	for _, r := range usable {
 		if r.Usage == DANEEE && matches(r, chain[0]) {
-			return nil
+			return r, nil
 		}
 	}
 	var taErr error
@@ -55,15 +63,15 @@ func Verify(chain []*x509.Certificate, recs []TLSA, names []string, now time.Tim
 		for _, anchor := range anchors(r, chain) {
 			err := verifyFrom(anchor, chain, names, now)
 			if err == nil {
-				return nil
+				return r, nil
 			}
 			taErr = err
 		}
 	}
 	if taErr != nil {
-		return &Error{Reason: taErr.Error()}
+		return TLSA{}, &Error{Reason: taErr.Error()}
 	}
-	return &Error{Reason: "no TLSA record matched the server certificate chain"}
+	return TLSA{}, &Error{Reason: "no TLSA record matched the server certificate chain"}
 }
 
 // anchors returns the trust anchors a DANE-TA record designates: the

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,27 +15,30 @@ import (
 func TestUsable(t *testing.T) {
 	h256, h512 := make([]byte, 32), make([]byte, 64)
 	tests := []struct {
-		rec  TLSA
-		want bool
+		rec TLSA
+		why string // "" for usable
 	}{
-		{TLSA{3, 1, 1, h256}, true},
-		{TLSA{3, 0, 2, h512}, true},
-		{TLSA{2, 0, 0, []byte{0x30}}, true},
-		{TLSA{2, 1, 1, h256}, true},
-		{TLSA{0, 0, 1, h256}, false}, // PKIX-TA
-		{TLSA{1, 1, 1, h256}, false}, // PKIX-EE
-		{TLSA{4, 1, 1, h256}, false},
-		{TLSA{3, 2, 1, h256}, false},
-		{TLSA{3, 1, 3, h256}, false},
-		{TLSA{3, 1, 1, h512}, false}, // wrong length
-		{TLSA{3, 1, 2, h256}, false},
-		{TLSA{3, 0, 0, nil}, false},
-		{TLSA{255, 255, 255, h256}, false},
+		{TLSA{3, 1, 1, h256}, ""},
+		{TLSA{3, 0, 2, h512}, ""},
+		{TLSA{2, 0, 0, []byte{0x30}}, ""},
+		{TLSA{2, 1, 1, h256}, ""},
+		{TLSA{0, 0, 1, h256}, "unsupported TLSA certificate usage 0"}, // PKIX-TA
+		{TLSA{1, 1, 1, h256}, "unsupported TLSA certificate usage 1"}, // PKIX-EE
+		{TLSA{4, 1, 1, h256}, "unsupported TLSA certificate usage 4"},
+		{TLSA{3, 2, 1, h256}, "unsupported TLSA selector 2"},
+		{TLSA{3, 1, 3, h256}, "unsupported TLSA matching type 3"},
+		{TLSA{3, 1, 1, h512}, "malformed SHA2-256 digest, length 64"},
+		{TLSA{3, 1, 2, h256}, "malformed SHA2-512 digest, length 32"},
+		{TLSA{3, 0, 0, nil}, "empty TLSA certificate association data"},
+		{TLSA{255, 255, 255, h256}, "unsupported TLSA certificate usage 255"},
 	}
 	for _, tc := range tests {
-		got := len(Usable([]TLSA{tc.rec})) == 1
-		if got != tc.want {
-			t.Errorf("Usable(%v) = %v, want %v", tc.rec, got, tc.want)
+		usable, unusable := Usable([]TLSA{tc.rec}), Unusable([]TLSA{tc.rec})
+		if got := WhyUnusable(tc.rec); got != tc.why {
+			t.Errorf("WhyUnusable(%v) = %q, want %q", tc.rec, got, tc.why)
+		}
+		if (len(usable) == 1) != (tc.why == "") || len(usable)+len(unusable) != 1 {
+			t.Errorf("%v: usable %v, unusable %v", tc.rec, usable, unusable)
 		}
 	}
 }
@@ -111,6 +115,11 @@ func TestVerify(t *testing.T) {
 			if tc.fail == "" {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
+				}
+				// Match names the record that matched: a usable one of recs.
+				m, err := Match(tc.chain, tc.recs, tc.names, now)
+				if err != nil || WhyUnusable(m) != "" || !slices.ContainsFunc(tc.recs, func(r TLSA) bool { return r.String() == m.String() }) {
+					t.Fatalf("Match = %v, %v", m, err)
 				}
 				return
 			}

@@ -52,6 +52,9 @@ type Decision struct {
 	Warning string
 	// TLSA are the usable records in force under Dane.
 	TLSA []dane.TLSA
+	// Unusable are the DNSSEC-signed TLSA records ignored as unusable for
+	// SMTP (dane.WhyUnusable says why), whatever level they left in force.
+	Unusable []dane.TLSA
 
 	kind     kind
 	roots    *x509.CertPool // for the checks; nil: the system's
@@ -175,6 +178,48 @@ func (d Decision) Classify(cs tls.ConnectionState) string {
 		return Unverified
 	}
 	return Verified
+}
+
+// Verification is how a session's server was verified, for the log
+// (Postfix's "Verified TLS connection established", "Matched DANE EE
+// certificate").
+type Verification struct {
+	Level  Level  // the level in force
+	Source string // where it came from, as Decision.Source
+	Class  string // Verified or Unverified
+	// DANE is the TLSA record that matched under Dane, as "usage selector
+	// matching-type" ("3 1 1"); "" otherwise.
+	DANE string
+}
+
+// Verification tells how the server of a finished handshake was verified
+// under d.
+func (d Decision) Verification(cs tls.ConnectionState) Verification {
+	v := Verification{Level: d.Level, Source: d.Source, Class: d.Classify(cs)}
+	if d.kind == kindDANE && len(cs.PeerCertificates) > 0 {
+		if r, err := dane.Match(cs.PeerCertificates, d.TLSA, d.names, d.time()); err == nil {
+			v.DANE = fmt.Sprintf("%d %d %d", r.Usage, r.Selector, r.MatchingType)
+		}
+	}
+	return v
+}
+
+// String is the verification in one phrase: "verified by dane from dane
+// (TLSA 3 1 1)", "unverified under may from default".
+func (v Verification) String() string {
+	s := v.Class + " under " + v.Level.String() + " from " + v.Source
+	if v.DANE != "" {
+		s += " (TLSA " + v.DANE + ")"
+	}
+	return s
+}
+
+// time is the decision's clock.
+func (d Decision) time() time.Time {
+	if d.now != nil {
+		return d.now()
+	}
+	return time.Now()
 }
 
 // pool returns a pool of certificates.

@@ -177,10 +177,12 @@ func (e *Engine) Decide(in Input) (Decision, error) {
 		// stricter MTA-STS policy or default level keeps its checks.
 		d, err := e.afterDane(in)
 		if err != nil || (d.kind != kindNone && !d.Testing) {
+			d.Unusable = in.TLSA
 			return d, err
 		}
 		d = e.base(in, Encrypt, "dane", kindNone)
 		d.Rule.Level = Dane
+		d.Unusable = in.TLSA
 		return d, nil
 	}
 	return e.afterDane(in)
@@ -296,6 +298,7 @@ func (e *Engine) resolveDane(d Decision, in Input, only bool) (Decision, error) 
 		return d, nil
 	}
 	usable := dane.Usable(in.TLSA)
+	d.Unusable = dane.Unusable(in.TLSA)
 	if len(usable) == 0 {
 		if only {
 			return d, &Failure{Text: textDaneOnlyUnusable(e.tlsaBase(in))}

@@ -218,3 +218,41 @@ func TestClassify(t *testing.T) {
 		t.Errorf("no certificate: %q", got)
 	}
 }
+
+// TestVerification checks what a session's log says of its verification:
+// the level, its source, verified or not, and the TLSA record that matched.
+func TestVerification(t *testing.T) {
+	ca := certtest.NewCA(t, "CA")
+	good := ca.Issue(t, certtest.Options{DNSNames: []string{"mx.example.com"}})
+	selfSigned := certtest.SelfSigned(t, certtest.Options{DNSNames: []string{"mx.example.com"}})
+	e := newEngine(t, Options{RootCAs: ca.Pool(), Table: map[string]Rule{"verify.example": {Level: Verify}}})
+	ta := dane.Record(ca.Cert.Cert, dane.DANETA, dane.Cert, dane.Full)
+	ee := dane.Record(selfSigned.Cert, dane.DANEEE, dane.SPKI, dane.SHA256)
+	tests := []struct {
+		in   Input
+		cert *certtest.Cert
+		want string
+	}{
+		{Input{Domain: "example.com"}, good, "verified under may from default"},
+		{Input{Domain: "example.com"}, selfSigned, "unverified under may from default"},
+		{Input{Domain: "verify.example"}, good, "verified under verify from table:verify.example"},
+		{Input{Domain: "example.com", TLSASecure: true, TLSA: []dane.TLSA{ta, ee}}, selfSigned, "verified under dane from dane (TLSA 3 1 1)"},
+		{Input{Domain: "example.com", TLSASecure: true, TLSA: []dane.TLSA{ee, ta}, STS: &STS{Mode: "enforce", MX: []string{"mx.example.com"}}}, good, "verified under dane from dane (TLSA 2 0 0)"},
+		{Input{Domain: "example.com", TLSASecure: true, TLSA: []dane.TLSA{{Usage: dane.PKIXEE, Selector: 1, MatchingType: 1, Data: make([]byte, 32)}}}, selfSigned, "unverified under encrypt from dane"},
+	}
+	for _, tc := range tests {
+		in := tc.in
+		in.Host = "mx.example.com"
+		d, err := e.Decide(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := handshake(t, d.ClientConfig(""), server{cert: tc.cert.TLS()})
+		if r.err != nil {
+			t.Fatalf("%s: %v", tc.want, r.err)
+		}
+		if got := d.Verification(r.state).String(); got != tc.want {
+			t.Errorf("Verification = %q, want %q", got, tc.want)
+		}
+	}
+}

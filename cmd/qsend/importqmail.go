@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -111,15 +113,10 @@ func (a *app) importQmail(ctx context.Context, cfg *config.Config, dir string, o
 	if err != nil {
 		return exitf(importExitRefused, "import-qmail: %v", err)
 	}
-	var t importTally
 	start := time.Now()
-	for i, num := range nums {
-		if err := im.one(ctx, num, o, &t); err != nil {
-			return exitf(importExitRefused, "import-qmail: message %d: %v (%d imported before it)", num, err, t.messages)
-		}
-		if (i+1)%importProgressEvery == 0 && i+1 < len(nums) {
-			fmt.Fprintf(a.stderr, "import-qmail: %d of %d messages read, %d imported\n", i+1, len(nums), t.messages)
-		}
+	t, err := im.all(ctx, nums, o, a.stderr)
+	if err != nil {
+		return exitf(importExitRefused, "import-qmail: %v (%d messages imported before it; importing again imports the rest)", err, t.messages)
 	}
 	verb := "imported"
 	if o.dryRun {
@@ -133,6 +130,64 @@ func (a *app) importQmail(ctx context.Context, cfg *config.Config, dir string, o
 	return nil
 }
 
+// importWorkers is how many messages are imported at once: each import is
+// a commit of its own, and concurrent ones share their fsync (the store's
+// group commit, the maildrop's independent files).
+const importWorkers = 16
+
+// all imports the messages nums with importWorkers workers, writing a
+// progress line to progress every importProgressEvery messages. It stops
+// at the first error that is not a skipped entry.
+func (im *importer) all(ctx context.Context, nums []uint64, o importOptions, progress io.Writer) (importTally, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan uint64)
+	var (
+		mu    sync.Mutex
+		total importTally
+		done  int
+		first error
+		wg    sync.WaitGroup
+	)
+	for range importWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for num := range work {
+				t, err := im.one(ctx, num, o)
+				mu.Lock()
+				total.add(t)
+				done++
+				if err != nil && first == nil {
+					first = fmt.Errorf("message %d: %w", num, err)
+					cancel()
+				}
+				if done%importProgressEvery == 0 && done < len(nums) {
+					im.printfTo(progress, "import-qmail: %d of %d messages read, %d imported\n", done, len(nums), total.messages)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, num := range nums {
+		select {
+		case work <- num:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	return total, first
+}
+
+func (im *importer) printfTo(w io.Writer, format string, args ...any) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	fmt.Fprintf(w, format, args...)
+}
+
 // importer moves one qmail message at a time.
 type importer struct {
 	q        *qmailqueue.Queue
@@ -140,20 +195,42 @@ type importer struct {
 	prepends []string
 	bounce   bounce.Settings
 	sink     sink
+	mu       sync.Mutex // serialises writes to out
 	out      io.Writer
 }
 
+func (im *importer) printf(format string, args ...any) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	fmt.Fprintf(im.out, format, args...)
+}
+
+// add adds u to t.
+func (t *importTally) add(u importTally) {
+	t.messages += u.messages
+	t.bounces += u.bounces
+	t.already += u.already
+	t.incomplete += u.incomplete
+	t.damaged += u.damaged
+}
+
 // one imports message num: its undone recipients, then its pending bounce.
-func (im *importer) one(ctx context.Context, num uint64, o importOptions, t *importTally) error {
+func (im *importer) one(ctx context.Context, num uint64, o importOptions) (importTally, error) {
+	var t importTally
+	err := im.oneInto(ctx, num, o, &t)
+	return t, err
+}
+
+func (im *importer) oneInto(ctx context.Context, num uint64, o importOptions, t *importTally) error {
 	m, err := im.q.Read(num)
 	var sk *qmailqueue.Skipped
 	if errors.As(err, &sk) {
 		if sk.Damaged {
 			t.damaged++
-			fmt.Fprintf(im.out, "import-qmail: damaged, skipped: %v\n", sk)
+			im.printf("import-qmail: damaged, skipped: %v\n", sk)
 		} else {
 			t.incomplete++
-			fmt.Fprintf(im.out, "import-qmail: skipped: %v\n", sk)
+			im.printf("import-qmail: skipped: %v\n", sk)
 		}
 		return nil
 	}
@@ -171,11 +248,11 @@ func (im *importer) one(ctx context.Context, num uint64, o importOptions, t *imp
 	if o.dryRun {
 		if len(rcpts) > 0 {
 			t.messages++
-			fmt.Fprintf(im.out, "message %d: born %s from <%s> to %s\n", num, m.Born.UTC().Format(time.RFC3339), m.Sender, strings.Join(rcpts, ", "))
+			im.printf("message %d: born %s from <%s> to %s\n", num, m.Born.UTC().Format(time.RFC3339), m.Sender, strings.Join(rcpts, ", "))
 		}
 		if len(m.Bounced) > 0 {
 			t.bounces++
-			fmt.Fprintf(im.out, "message %d: bounce to <%s> for %d recipients\n", num, m.Sender, len(m.Bounced))
+			im.printf("message %d: bounce to <%s> for %d recipients\n", num, m.Sender, len(m.Bounced))
 		}
 		return nil
 	}
@@ -184,7 +261,7 @@ func (im *importer) one(ctx context.Context, num uint64, o importOptions, t *imp
 			Intake: store.Intake{Protocol: importProtocol, UID: m.UID, PID: m.PID}}
 		if err := intake.Validate(mailenv.Envelope{Sender: nm.Sender, Recipients: nm.Recipients}); err != nil {
 			t.damaged++
-			fmt.Fprintf(im.out, "import-qmail: damaged, skipped: %s: %v\n", m.Mess, err)
+			im.printf("import-qmail: damaged, skipped: %s: %v\n", m.Mess, err)
 			return nil
 		}
 		dup, err := im.put(ctx, nm, m.Mess, nil)
@@ -318,7 +395,7 @@ func (s storeSink) close() { s.st.Close() }
 // (maildrop.Import); the daemon queues it, once per key.
 type maildropSink struct {
 	l       ctl.Layout
-	written bool
+	written atomic.Bool
 }
 
 func (s *maildropSink) put(_ context.Context, nm store.NewMessage, body io.Reader) (bool, error) {
@@ -326,12 +403,14 @@ func (s *maildropSink) put(_ context.Context, nm store.NewMessage, body io.Reade
 		return maildrop.Entry{PID: nm.Intake.PID, Sender: nm.Sender, Recipients: nm.Recipients,
 			Import: &maildrop.Import{Key: nm.DedupeKey, Born: nm.Born, Protocol: nm.Intake.Protocol, UID: nm.Intake.UID}}, nil
 	})
-	s.written = s.written || err == nil
+	if err == nil {
+		s.written.Store(true)
+	}
 	return false, err
 }
 
 func (s *maildropSink) close() {
-	if s.written {
+	if s.written.Load() {
 		maildrop.Trigger(s.l.Trigger)
 	}
 }

@@ -99,6 +99,8 @@ type Config struct {
 	LocalUser      string         // local.user: system user commands run as; "" the recipient's
 	LocalDomains   []LocalDomain  // local.domains: per-domain methods
 
+	DKIMKeys []DKIMKey // dkim.keys: key files outside control_dir/domainkeys
+
 	RetrySchedule RetrySchedule // retry.schedule: qmail or exponential
 	RetryInitial  time.Duration // retry.initial: first wait of the exponential schedule
 	RetryMax      time.Duration // retry.max: its cap

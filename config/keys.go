@@ -22,6 +22,7 @@ const (
 	kLocalDomains             // list of {domain, transport, maildir, lmtp, command}
 	kTLSPolicy                // list of {destination, level, ...}
 	kOnOff                    // on or off, into a bool
+	kDKIMKeys                 // list of {domain, selector, key}
 )
 
 // keyDef describes one configuration key. Adding a qmail control file is
@@ -192,6 +193,11 @@ var keys = []keyDef{
 		doc: "The system user `command` deliveries run as when the daemon is root. Empty: the recipient's user."},
 	{name: "local.domains", kind: kLocalDomains, reload: true, field: func(c *Config) any { return &c.LocalDomains },
 		doc: "Per-domain local delivery methods; YAML only. Each entry has a `domain` and a `transport` (`maildir`, `lmtp` or `command`; default `maildir`) with its `maildir` (default `local.maildir`), `lmtp`, `command`, and `user` (default `local.user`)."},
+	// DKIM signing (internal/dkim; docs/dkim.md): the keys of
+	// control_dir/domainkeys, the qmail-dkim patches' layout, unless this
+	// names a domain's keys.
+	{name: "dkim.keys", kind: kDKIMKeys, reload: true, field: func(c *Config) any { return &c.DKIMKeys },
+		doc: "DKIM private keys kept outside `control_dir/domainkeys/<domain>/<selector>`; YAML only. Each entry has a `domain` (the `d=` of the signatures, the From: domain of the mail signed), a `selector` (the `s=`, published at `<selector>._domainkey.<domain>`) and a `key` (an absolute path to a PEM RSA key of 2048 bits or more, or an Ed25519 key, readable by the daemon's user and not by others). The entries of a domain replace its folder under `domainkeys`; a domain may have one RSA and one Ed25519 key, and mail is then signed with both. A key that does not parse, is too short or is readable by others stops the daemon at start, and a reload keeps the old keys."},
 	// Retry schedule: qmail's formula by default (qmail-send.c
 	// nextretry()), or exponential back-off (as Postfix qmgr(8); defaults after
 	// Postfix's minimal_backoff_time, with a cap of 4 hours).

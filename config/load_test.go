@@ -77,6 +77,7 @@ func TestDefaults(t *testing.T) {
 		{"local.command", "", "default"},
 		{"local.user", `""`, "default"},
 		{"local.domains", "[]", "default"},
+		{"dkim.keys", "[]", "default"},
 		{"retry.schedule", "qmail", "default"},
 		{"retry.initial", "5m", "default"},
 		{"retry.max", "4h", "default"},

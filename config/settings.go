@@ -150,6 +150,8 @@ func formatValue(v any) string {
 		n = localDomainsNode(v)
 	case []TLSRule:
 		n = tlsRulesNode(v)
+	case []DKIMKey:
+		n = dkimKeysNode(v)
 	default:
 		return fmt.Sprint(v)
 	}

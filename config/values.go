@@ -97,6 +97,11 @@ func (k *keyDef) parseText(s string) (any, error) {
 			return nil, errTLSPolicyText
 		}
 		v = []TLSRule{}
+	case kDKIMKeys:
+		if strings.TrimSpace(s) != "" {
+			return nil, errDKIMKeysText
+		}
+		v = []DKIMKey{}
 	}
 	return v, k.check(v)
 }
@@ -217,6 +222,8 @@ func (k *keyDef) check(v any) error {
 		return checkLocalDomains(v)
 	case []TLSRule:
 		return checkTLSRules(v)
+	case []DKIMKey:
+		return checkDKIMKeys(v)
 	}
 	if k.name == "local.lmtp" {
 		if s, _ := v.(string); s != "" {
@@ -278,6 +285,8 @@ func (k *keyDef) set(c *Config, v any) {
 		*p = v.([]LocalDomain)
 	case *[]TLSRule:
 		*p = v.([]TLSRule)
+	case *[]DKIMKey:
+		*p = v.([]DKIMKey)
 	case *bool:
 		*p = v.(bool)
 	default:
@@ -312,6 +321,8 @@ func (k *keyDef) get(c *Config) any {
 	case *[]LocalDomain:
 		return *p
 	case *[]TLSRule:
+		return *p
+	case *[]DKIMKey:
 		return *p
 	case *bool:
 		return *p

@@ -180,6 +180,8 @@ func (k *keyDef) parseYAML(n *yaml.Node) (v any, line int, err error) {
 		return records(k, n, localDomainYAML)
 	case kTLSPolicy:
 		return records(k, n, tlsRuleYAML)
+	case kDKIMKeys:
+		return records(k, n, dkimKeyYAML)
 	}
 	s, err := scalar(n)
 	if err != nil {

@@ -55,7 +55,7 @@ func (t *Transport) tryServer(ctx context.Context, g *group, host string, addr n
 		if !reused {
 			t.noteTLS(g, c, r, host)
 		}
-		stale, moveOn, why := t.send(ctx, g, c, host, ip)
+		stale, moveOn, why := t.send(ctx, g, c, r, host, ip)
 		if stale && reused && !fresh {
 			c.Close()
 			continue // the server closed an idle connection: connect again once
@@ -114,7 +114,7 @@ func (t *Transport) release(ctx context.Context, addr poolKey, c *smtpclient.Con
 // anything (a reused connection the server had closed); moveOn is the text
 // for recipients left undecided by a 421 or a lost connection before the
 // final dot, which the next server may take.
-func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host, ip string) (stale bool, moveOn, why string) {
+func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, rt route, host, ip string) (stale bool, moveOn, why string) {
 	job := g.job
 	var left []int
 	for _, env := range envelopes(job, g.pos) {
@@ -130,7 +130,7 @@ func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host
 		if err != nil && !anyReply(res) && (se == nil || se.Reply == nil) && !afterDot(se) {
 			stale = true
 		}
-		t.logAttempt(g, env, host, ip, c, res, err)
+		t.logAttempt(g, env, host, ip, c, rt, res, err)
 		for j, p := range env.pos {
 			r := res[j]
 			switch {
@@ -150,7 +150,7 @@ func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, host
 					moveOn, why = lostText(ip, false, causeOf(se, err)), "connection"
 				}
 			default:
-				g.settle(p, store.Deferred, stageReason(r.Stage), resultText(r, ip))
+				g.settle(p, store.Deferred, stageReason(r.Stage), resultText(r, ip)+tlsReport(c, rt))
 			}
 		}
 	}

@@ -210,6 +210,15 @@ func noteMayNext(after time.Duration) string {
 		after.String() + " (tls.plaintext_after) gets one plaintext attempt"
 }
 
+// starttlsText is the line a deferral after a TLS session ends with: the
+// session's TLS as qmail-tls's DEBUG build adds it to qmail-remote's report
+// (qmail-remote.c quit(): "STARTTLS proto=...; cipher=...; subject=...;
+// issuer=...;"), followed by how the server was verified.
+func starttlsText(proto, cipher, subject, issuer string, v policy.Verification) string {
+	return "STARTTLS proto=" + proto + "; cipher=" + cipher + "; subject=" + subject + "; issuer=" + issuer +
+		"; " + v.String() + ";\n"
+}
+
 // Texts returns every text of this package in a fixed order, rendered for
 // the peer 192.0.2.1, the host mx.example.net and the domain example.net,
 // for a golden list of what qsend can store. The texts it shares are
@@ -240,6 +249,8 @@ func Texts() []string {
 		connectedText(tlsConnectFailed+textUnknownTLSError, ip),
 		smtpsNoTLSText(host, "notlshosts/"+host, ip),
 		policyText(tlsFailure),
+		starttlsText("TLSv1.3", "TLS_AES_128_GCM_SHA256", "/CN="+host, "/O=Example/CN=Example CA",
+			policy.Verification{Level: policy.Dane, Source: "dane", Class: policy.Verified, DANE: "3 1 1"}),
 	)
 	return out
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/qsend/qsend/delivery/remote"
 	"github.com/qsend/qsend/intake/maildrop"
 	"github.com/qsend/qsend/internal/ctl"
+	"github.com/qsend/qsend/internal/dkim"
 	"github.com/qsend/qsend/internal/trace"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/setup"
@@ -70,6 +71,9 @@ type Daemon struct {
 	smtpListeners []smtpListener
 	metrics       net.Listener // nil when metrics.listen is empty
 	damaged       atomic.Int64 // problems the start-up checks found in the queue file
+
+	dkim         atomic.Pointer[dkim.Signer] // swapped on reload
+	dkimCounters dkim.Counters
 }
 
 // derived is what the daemon builds from the configuration and that can
@@ -130,6 +134,9 @@ func Run(ctx context.Context, cfg *config.Config, opts config.Options, log *slog
 	}
 	a := d.derived.admins
 	d.admins.Store(&a)
+	if err := d.buildDKIM(); err != nil {
+		return err
+	}
 	if err := prepare(d.layout, a.gid); err != nil {
 		return err
 	}
@@ -286,6 +293,7 @@ func (d *Daemon) schedulerOptions(cfg *config.Config) delivery.Options {
 	o.Local = d.derived.local
 	o.Route = d.derived.route
 	o.Retry = d.derived.retry
+	o.Bounce.Sign = d.signBounce(cfg.Me)
 	return o
 }
 
@@ -296,6 +304,10 @@ func (d *Daemon) reload() {
 	var der derived
 	if err == nil {
 		der, err = derive(cfg, d.log)
+	}
+	var signer *dkim.Signer
+	if err == nil {
+		signer, err = setup.DKIM(cfg, d.layout.Tmp, &d.dkimCounters, d.log)
 	}
 	var built *setup.Built
 	if err == nil {
@@ -321,6 +333,7 @@ func (d *Daemon) reload() {
 	d.remote.SetPolicy(der.tls)
 	a := der.admins
 	d.admins.Store(&a)
+	d.dkim.Store(signer)
 	d.level.Set(cfg.LogLevel)
 	d.sched.Reconfigure(d.schedulerOptions(cfg))
 	d.cfg = cfg

@@ -14,11 +14,21 @@ import (
 )
 
 // enqueue stores a message with received prepended and tells the scheduler.
-// It is the one way messages enter the queue from outside.
-func (d *Daemon) enqueue(ctx context.Context, m store.NewMessage, received string, body io.Reader) (store.ID, error) {
+// It is the one way messages enter the queue from outside. With sign, the
+// message is DKIM-signed first (docs/dkim.md), once, so that every
+// attempt and every bounce of it carries the same bytes.
+func (d *Daemon) enqueue(ctx context.Context, m store.NewMessage, received string, body io.Reader, sign bool) (store.ID, error) {
 	if l, ok := body.(interface{ Len() int }); ok {
 		// A body held in memory (smtpd's, mostly): its size is known.
 		m.SizeHint = len(received) + l.Len()
+	}
+	if sign {
+		signed, err := d.dkim.Load().Sign(ctx, body, "")
+		if err != nil {
+			return 0, err
+		}
+		defer signed.Close()
+		body = signed
 	}
 	msg, err := d.store.EnqueueMessage(ctx, m, io.MultiReader(strings.NewReader(received), body))
 	if err != nil {
@@ -129,14 +139,16 @@ func (d *Daemon) importFile(ctx context.Context, name string) error {
 		DedupeKey:  key,
 	}
 	received := d.received(f.Entry.PID, f.UID, f.Time)
+	sign := d.localSubmitter(f.UID)
 	// A message imported from another queue (only root may import) keeps
 	// its birth and its own trace lines, and its key stays (docs/install.md).
 	imp := f.Entry.Import
 	if imp != nil && f.UID == 0 {
 		m.Born, m.DedupeKey, received = imp.Born, imp.Key, ""
+		sign = false // signed, if at all, where it was submitted
 		m.Intake = store.Intake{Protocol: imp.Protocol, UID: imp.UID, PID: f.Entry.PID}
 	}
-	_, err = d.enqueue(ctx, m, received, f.Body())
+	_, err = d.enqueue(ctx, m, received, f.Body(), sign)
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return err
 	}

@@ -23,6 +23,7 @@ type collector struct {
 	results, connections, reused      *prometheus.Desc
 	tlsSessions                       *prometheus.Desc
 	damaged                           *prometheus.Desc
+	dkimSigned, dkimFailures          *prometheus.Desc
 }
 
 func newCollector(d *Daemon) *collector {
@@ -30,25 +31,27 @@ func newCollector(d *Daemon) *collector {
 		return prometheus.NewDesc("qsend_"+name, help, labels, nil)
 	}
 	return &collector{
-		d:           d,
-		messages:    desc("queue_messages", "Messages in the queue."),
-		held:        desc("queue_held_messages", "Messages held by the administrator."),
-		recipients:  desc("queue_recipients", "Recipients not yet delivered or failed."),
-		bytes:       desc("queue_bytes", "Bytes of message bodies in the queue."),
-		inFlight:    desc("deliveries_in_progress", "Messages being delivered, by channel.", "channel"),
-		limit:       desc("deliveries_limit", "Messages the scheduler keeps in progress, by channel.", "channel"),
-		deliveries:  desc("deliveries_started_total", "Deliveries started since the daemon started, one per recipient."),
-		tlsHeld:     desc("tls_expiry_held_total", "Messages held at the end of their queue lifetime because their TLS policy could not be met."),
-		results:     desc("remote_results_total", "Remote delivery results by state (delivered, deferred, failed, waited) and where they were decided.", "state", "reason"),
-		connections: desc("remote_connections_total", "SMTP connections opened."),
-		tlsSessions: desc("remote_tls_sessions_total", "New SMTP sessions by what their TLS proved (verified, unverified, plain, failed) and the policy level in force.", "class", "level"),
-		reused:      desc("remote_connections_reused_total", "Messages sent on a reused SMTP connection."),
-		damaged:     desc("queue_damage_found", "Problems the start-up checks found in the queue file: damaged meta pages and records that do not decode (qsend queue check lists them)."),
+		d:            d,
+		messages:     desc("queue_messages", "Messages in the queue."),
+		held:         desc("queue_held_messages", "Messages held by the administrator."),
+		recipients:   desc("queue_recipients", "Recipients not yet delivered or failed."),
+		bytes:        desc("queue_bytes", "Bytes of message bodies in the queue."),
+		inFlight:     desc("deliveries_in_progress", "Messages being delivered, by channel.", "channel"),
+		limit:        desc("deliveries_limit", "Messages the scheduler keeps in progress, by channel.", "channel"),
+		deliveries:   desc("deliveries_started_total", "Deliveries started since the daemon started, one per recipient."),
+		tlsHeld:      desc("tls_expiry_held_total", "Messages held at the end of their queue lifetime because their TLS policy could not be met."),
+		results:      desc("remote_results_total", "Remote delivery results by state (delivered, deferred, failed, waited) and where they were decided.", "state", "reason"),
+		connections:  desc("remote_connections_total", "SMTP connections opened."),
+		tlsSessions:  desc("remote_tls_sessions_total", "New SMTP sessions by what their TLS proved (verified, unverified, plain, failed) and the policy level in force.", "class", "level"),
+		reused:       desc("remote_connections_reused_total", "Messages sent on a reused SMTP connection."),
+		dkimSigned:   desc("dkim_signed_total", "Messages DKIM-signed at intake, by signing domain (d=).", "domain"),
+		dkimFailures: desc("dkim_failures_total", "Messages that went out unsigned because DKIM signing failed."),
+		damaged:      desc("queue_damage_found", "Problems the start-up checks found in the queue file: damaged meta pages and records that do not decode (qsend queue check lists them)."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.messages, c.held, c.recipients, c.bytes, c.inFlight, c.limit, c.deliveries, c.tlsHeld, c.results, c.connections, c.reused, c.tlsSessions, c.damaged} {
+	for _, d := range []*prometheus.Desc{c.messages, c.held, c.recipients, c.bytes, c.inFlight, c.limit, c.deliveries, c.tlsHeld, c.results, c.connections, c.reused, c.tlsSessions, c.damaged, c.dkimSigned, c.dkimFailures} {
 		ch <- d
 	}
 }
@@ -79,6 +82,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.connections, float64(rc.Connections.Load()))
 	counter(c.reused, float64(rc.Reused.Load()))
 	gauge(c.damaged, float64(c.d.damaged.Load()))
+	c.d.dkimCounters.Signed(func(domain string, n int64) { counter(c.dkimSigned, float64(n), domain) })
+	counter(c.dkimFailures, float64(c.d.dkimCounters.Failures()))
 }
 
 // serveMetrics serves /metrics on addr until ctx ends.

@@ -140,7 +140,7 @@ func (d *Daemon) submit(ctx context.Context, c *net.UnixConn, r *bufio.Reader, p
 		Born:       now,
 		Intake:     store.Intake{Protocol: "qmail-queue", UID: p.UID, PID: p.PID},
 	}
-	id, err := d.enqueue(ctx, msg, d.received(p.PID, p.UID, now), sp.reader())
+	id, err := d.enqueue(ctx, msg, d.received(p.PID, p.UID, now), sp.reader(), d.localSubmitter(p.UID))
 	if err != nil {
 		return fail(queueExit(err), "queueing the message: %v", err)
 	}

@@ -35,9 +35,22 @@ type Settings struct {
 	// 0 returns headers only. qmail's format always returns everything.
 	MaxBody int64
 
+	// Sign, when set, signs a composed bounce or delay notice before it
+	// is queued (DKIM with the key of its From: domain or of me,
+	// docs/dkim.md); it must never fail the bounce for a signing error.
+	Sign func(io.Reader) io.Reader
+
 	// token, when set, replaces the random MIME boundary and Message-ID
 	// part (tests need fixed output).
 	token string
+}
+
+// sign returns r signed by s.Sign, or r itself without one.
+func (s Settings) sign(r io.Reader) io.Reader {
+	if s.Sign == nil {
+		return r
+	}
+	return s.Sign(r)
 }
 
 // Bounce formats (config key bounce.format).
@@ -126,7 +139,7 @@ func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody 
 		DedupeKey:  DedupeKey(orig.ID),
 	}
 	if s.Format == FormatDSN {
-		return nm, composeDSN(s, orig, failed, origBody, now, pid, to, kind), kind
+		return nm, s.sign(composeDSN(s, orig, failed, origBody, now, pid, to, kind)), kind
 	}
 
 	var b strings.Builder
@@ -152,7 +165,7 @@ func Compose(s Settings, orig store.Message, failed []store.Recipient, origBody 
 		b.WriteString(belowBounce)
 	}
 	b.WriteString("Return-Path: <" + quoteAddr(sender) + ">\n")
-	return nm, io.MultiReader(strings.NewReader(b.String()), origBody), kind
+	return nm, s.sign(io.MultiReader(strings.NewReader(b.String()), origBody)), kind
 }
 
 // Report is one failed recipient's paragraph of a bounce, as qmail-send's

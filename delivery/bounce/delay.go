@@ -34,5 +34,5 @@ func ComposeDelay(s Settings, orig store.Message, waiting []store.Recipient, ori
 		DedupeKey:  WarnDedupeKey(orig.ID),
 		WarnedOf:   orig.ID,
 	}
-	return nm, writeDSN(s, delayedAction, orig, waiting, origBody, now, pid, sender), true
+	return nm, s.sign(writeDSN(s, delayedAction, orig, waiting, origBody, now, pid, sender)), true
 }

@@ -87,6 +87,16 @@ type Message struct {
 	file   *os.File
 }
 
+// Read reads the message; at its end (or at an error) the scratch file
+// is released, so a reader that is only read needs no Close.
+func (m *Message) Read(p []byte) (int, error) {
+	n, err := m.Reader.Read(p)
+	if err != nil {
+		m.Close()
+	}
+	return n, err
+}
+
 // Close releases the scratch file, if any.
 func (m *Message) Close() error {
 	if m.file != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,4 +177,37 @@ func probeJSON(t *testing.T, s *site, code int, args ...string) []tlsProbeLine {
 		lines = append(lines, pl)
 	}
 	return lines
+}
+
+// TestTLSProbeUnusableTLSA: `qsend tls-probe` lists TLSA records that SMTP
+// clients must ignore with why, as posttls-finger does, and with
+// tls.default_level dane-only says the MX is deferred.
+func TestTLSProbeUnusableTLSA(t *testing.T) {
+	ca := certtest.NewCA(t, "Probe CA")
+	leaf := ca.Issue(t, certtest.Options{CommonName: "mx1.example.net", DNSNames: []string{"mx1.example.net"}})
+	w := newRemoteWorld(t)
+	w.dns.Add("example.net. 60 IN MX 10 mx1.example.net.", "mx1.example.net. 60 IN A 127.0.0.2",
+		fmt.Sprintf("_%d._tcp.mx1.example.net. 60 IN TLSA 1 1 1 %064x", w.port, 7))
+	w.dns.Secure("example.net.")
+	srv := w.server(t, "127.0.0.2", smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
+	s := newSite(t)
+	s.writeConfig(w.config("tls:\n  dane: on\n  default_level: dane-only\n"))
+	out, errOut, code := s.run("", "qsend", "tls-probe", "example.net")
+	if code != 1 {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, out)
+	}
+	for _, want := range []string{
+		"  policy:   dane-only, from dane\n",
+		fmt.Sprintf("  TLSA:     1 1 1 %064x: unsupported TLSA certificate usage 1 (ignored)\n", 7),
+		"  action:   defer: No TLS achieved while dane-only requires usable TLSA records for mx1.example.net.\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	for _, cmd := range srv.Commands() {
+		if verb, _, _ := strings.Cut(cmd, " "); verb != "EHLO" && verb != "STARTTLS" && verb != "QUIT" {
+			t.Errorf("server got %q", cmd)
+		}
+	}
 }

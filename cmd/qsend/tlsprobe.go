@@ -206,6 +206,9 @@ func writeProbe(w io.Writer, rep remote.ProbeReport) error {
 		for _, r := range h.TLSA {
 			p.line("  TLSA:     %s", r)
 		}
+		for _, r := range h.TLSAUnusable {
+			p.line("  TLSA:     %s (ignored)", r)
+		}
 		if h.PolicyError != "" {
 			p.text("  policy failure: ", h.PolicyError)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/qsend/qsend/delivery/smtpclient"
 	"github.com/qsend/qsend/mx"
 	"github.com/qsend/qsend/tls/ciphers"
+	"github.com/qsend/qsend/tls/dane"
 	"github.com/qsend/qsend/tls/mtasts"
 	"github.com/qsend/qsend/tls/policy"
 )
@@ -59,10 +60,14 @@ type ProbeHost struct {
 	// "notlshosts/<host>", "table:<key>", "exhaustivelist", "dane",
 	// "mta-sts", "default"), the TLSA records in force under dane, and the
 	// MTA-STS mode ("enforce" or "testing") when MTA-STS decided.
-	Level   string   `json:"level"`
-	Source  string   `json:"source"`
-	TLSA    []string `json:"tlsa,omitempty"` // "usage selector matching-type data"
-	STSMode string   `json:"mta_sts_mode,omitempty"`
+	Level  string   `json:"level"`
+	Source string   `json:"source"`
+	TLSA   []string `json:"tlsa,omitempty"` // "usage selector matching-type data"
+	// TLSAUnusable are the DNSSEC-signed TLSA records ignored as unusable
+	// for SMTP, each with why, as posttls-finger says it: "1 1 1 <data>:
+	// unsupported TLSA certificate usage 1" (RFC 7672 §3.1.3).
+	TLSAUnusable []string `json:"tlsa_unusable,omitempty"`
+	STSMode      string   `json:"mta_sts_mode,omitempty"`
 	// PolicyError is a policy failure before connecting: delivery defers
 	// without connecting; Probe connects all the same, for this report.
 	PolicyError string `json:"policy_error,omitempty"`
@@ -197,6 +202,9 @@ func probeDecision(h mx.Host, dec policy.Decision, decErr error) ProbeHost {
 	ph := ProbeHost{Host: h.Name, Pref: h.Pref, Level: dec.Level.String(), Source: dec.Source}
 	for _, r := range dec.TLSA {
 		ph.TLSA = append(ph.TLSA, r.String())
+	}
+	for _, r := range dec.Unusable {
+		ph.TLSAUnusable = append(ph.TLSAUnusable, r.String()+": "+dane.WhyUnusable(r))
 	}
 	if dec.Source == "mta-sts" {
 		ph.STSMode = "enforce"

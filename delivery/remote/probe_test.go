@@ -388,3 +388,48 @@ func probeWriteFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestProbeUnusableTLSA: TLSA records unusable for SMTP are listed with
+// why, as posttls-finger lists them; under may they require TLS without
+// checks, under dane-only the MX is deferred before connecting.
+func TestProbeUnusableTLSA(t *testing.T) {
+	ca := certtest.NewCA(t, "DANE CA")
+	leaf := ca.Issue(t, certtest.Options{CommonName: "mx.example.test", DNSNames: []string{"mx.example.test"}})
+	spki := sha256.Sum256(leaf.Cert.RawSubjectPublicKeyInfo)
+	unusable := []string{
+		fmt.Sprintf("1 1 1 %x: unsupported TLSA certificate usage 1", spki),
+		fmt.Sprintf("0 1 1 %x: unsupported TLSA certificate usage 0", spki),
+		fmt.Sprintf("3 1 2 %x: malformed SHA2-512 digest, length 32", spki),
+	}
+	for _, tc := range []struct {
+		level  policy.Level
+		want   string // level in force
+		action string
+	}{
+		{policy.May, "encrypt", ActionDeliver},
+		{policy.DaneOnly, "dane-only", "defer: No TLS achieved while dane-only requires usable TLSA records for mx.example.test."},
+	} {
+		t.Run(tc.level.String(), func(t *testing.T) {
+			w := newWorld(t)
+			w.dns.Add("example.test. 60 IN MX 10 mx.example.test.", "mx.example.test. 60 IN A 127.0.0.2")
+			for _, u := range unusable {
+				rec, _, _ := strings.Cut(u, ":")
+				w.dns.Add(fmt.Sprintf("_%d._tcp.mx.example.test. 60 IN TLSA %s", w.port, rec))
+			}
+			w.dns.Secure("example.test.")
+			srv := w.server("127.0.0.2", smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
+			eng, err := policy.New(policy.Options{Default: tc.level})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := runProbe(t, w.transport(Options{TLS: TLSOptions{Policy: eng, DANE: true}}), "example.test")
+			h := rep.Hosts[0]
+			slices.Sort(h.TLSAUnusable)
+			want := slices.Sorted(slices.Values(unusable))
+			if h.Level != tc.want || h.Source != "dane" || len(h.TLSA) != 0 || !slices.Equal(h.TLSAUnusable, want) || h.Action != tc.action {
+				t.Errorf("%+v\nwant unusable %q", h, want)
+			}
+			probeNoMail(t, srv)
+		})
+	}
+}

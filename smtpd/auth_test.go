@@ -11,9 +11,11 @@ import (
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 const (
-	authOK     = "235 ok, go ahead (#2.0.0)"
-	authFailed = "535 authorization failed (#5.7.0)"
-	authInput  = "501 malformed auth input (#5.5.4)"
+	authOK = "235 ok, go ahead (#2.0.0)"
+	// authOKCoded is authOK after EHLO (RFC 2034 §4).
+	authOKCoded = "235 2.0.0 ok, go ahead (#2.0.0)"
+	authFailed  = "535 authorization failed (#5.7.0)"
+	authInput   = "501 malformed auth input (#5.5.4)"
 )
 
 func TestAuth(t *testing.T) {
@@ -101,7 +103,7 @@ func TestAuthReceived(t *testing.T) {
 	c := dial(t, ts.addr)
 	c.expect(greeting)
 	c.send("EHLO c\r\nAUTH PLAIN " + b64("\x00alice\x00secret") + "\r\n")
-	c.expect("250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250-8BITMIME", "250 AUTH LOGIN PLAIN", authOK)
+	c.expect("250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-SMTPUTF8", "250 AUTH LOGIN PLAIN", authOKCoded)
 	sendMessage(t, c, "a@example.com", []string{"x@elsewhere.net"}, "x\r\n.\r\n")
 
 	c.startTLS(ts.pki.clientTLS())
@@ -138,11 +140,12 @@ func TestAuthUnderTLS(t *testing.T) {
 	c.expect("538 Encryption required for requested authentication mechanism (#5.7.11)")
 	c.startTLS(ts.pki.clientTLS())
 	c.send("EHLO c\r\n")
-	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250 AUTH LOGIN PLAIN")
+	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-SMTPUTF8", "250 AUTH LOGIN PLAIN")
 	c.send(mailOK)
-	c.expect("530 authentication required (#5.7.1)")
+	// RFC 2034 §4: the codes after EHLO
+	c.expect("530 5.7.1 authentication required (#5.7.1)")
 	c.send("AUTH PLAIN " + b64("\x00alice\x00secret") + "\r\n" + mailOK + rcptRemote)
-	c.expect(authOK, "250 ok", "250 ok")
+	c.expect(authOKCoded, "250 2.1.0 ok", "250 2.1.5 ok")
 }
 
 // TestAuthFailureLimit: failures count per client address across

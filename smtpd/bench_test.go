@@ -40,7 +40,7 @@ func BenchmarkSession(b *testing.B) {
 			c := dial(b, ts.addr)
 			c.expect(greeting)
 			c.send("EHLO bench\r\n")
-			c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME")
+			c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")
 			b.SetBytes(int64(len(msg)))
 			b.ReportAllocs()
 			b.ResetTimer()

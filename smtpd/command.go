@@ -5,6 +5,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 
 	"github.com/qsend/qsend/internal/envelope"
 )
@@ -63,7 +66,7 @@ type address struct {
 // next byte. box@[ip] with this host's address ip becomes
 // box@localIPHost. It fails for an address over 900 bytes, and (unlike
 // qmail) for one with a control character, which would end up in header
-// lines and the envelope.
+// lines and the envelope, or that is not valid UTF-8.
 func parseAddr(arg string, localIP netip.Addr, localIPHost string) (address, bool) {
 	var a address
 	terminator := byte('>')
@@ -121,6 +124,10 @@ func parseAddr(arg string, localIP netip.Addr, localIPHost string) (address, boo
 			return a, false
 		}
 	}
+	if !utf8.ValidString(a.addr) {
+		// RFC 6531 §3.3: a non-ASCII address is UTF-8
+		return a, false
+	}
 	if local, domain, ok := envelope.Split(a.addr); ok && strings.HasPrefix(domain, "[") {
 		if ip, ok := addrLiteral(domain); ok && localIP.IsValid() && ip == localIP {
 			a.addr = local + "@" + localIPHost
@@ -169,25 +176,134 @@ func (a address) trick() string {
 	return ""
 }
 
-// mailParams reads the ESMTP parameters of MAIL FROM that qsend knows:
-// SIZE (RFC 1870) and BODY (RFC 6152, accepted and ignored: the store
-// notes 8-bit bodies itself). Others are ignored, as qmail-smtpd ignores
-// everything after the address. size is -1 when absent or unreadable;
-// an oversized number reads as the largest int64.
-func mailParams(params string) (size int64) {
-	size = -1
-	for _, p := range strings.Fields(params) {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok || !strings.EqualFold(k, "SIZE") {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
+// mailParams is what the parameters of MAIL FROM asked for.
+type mailParams struct {
+	size int64 // SIZE=, -1 when absent; an oversized number reads as the largest int64
+	utf8 bool  // SMTPUTF8
+}
+
+// parseMailParams reads the ESMTP parameters of MAIL FROM, those of the
+// extensions the server offers: SIZE (RFC 1870 §3), BODY=7BIT
+// or 8BITMIME (RFC 6152 §2: accepted, the store notes 8-bit bodies
+// itself), SMTPUTF8 without a value (RFC 6531 §3.4), and AUTH= when AUTH
+// is offered (RFC 4954 §5: accepted and not trusted). Any other is
+// refused with 555 (RFC 5321 §4.1.1.11), where qmail-smtpd ignores
+// everything after the address; a malformed value of a known one gets
+// 501. refusal is the reply, or "" when all are accepted. Keywords are
+// compared case-insensitively (RFC 5321 §2.4).
+func parseMailParams(params string, authOffered bool) (p mailParams, refusal string) {
+	p.size = -1
+	for _, f := range strings.Fields(params) {
+		k, v, hasValue := strings.Cut(f, "=")
 		switch {
-		case err == nil && n >= 0:
-			size = n
-		case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-"):
-			size = 1<<63 - 1
+		case strings.EqualFold(k, "SIZE"):
+			n, ok := sizeValue(v)
+			if !ok {
+				return p, paramSyntax(f)
+			}
+			p.size = n
+		case strings.EqualFold(k, "BODY"):
+			switch {
+			case strings.EqualFold(v, "7BIT"), strings.EqualFold(v, "8BITMIME"):
+			case strings.EqualFold(v, "BINARYMIME"):
+				// RFC 3030 §3: needs BINARYMIME and CHUNKING, not offered
+				return p, paramNotOffered(f)
+			default:
+				return p, paramSyntax(f)
+			}
+		case strings.EqualFold(k, "SMTPUTF8"):
+			if hasValue {
+				return p, paramSyntax(f)
+			}
+			p.utf8 = true
+		case strings.EqualFold(k, "AUTH") && authOffered:
+		default:
+			return p, paramNotOffered(k)
 		}
 	}
-	return size
+	return p, ""
+}
+
+// rcptParams checks the ESMTP parameters of RCPT TO: no extension qsend
+// offers has one (NOTIFY and ORCPT are DSN's, RFC 3461 §4, not offered),
+// so any is refused with 555 (RFC 5321 §4.1.1.11).
+func rcptParams(params string) (refusal string) {
+	if f := strings.Fields(params); len(f) > 0 {
+		k, _, _ := strings.Cut(f[0], "=")
+		return paramNotOffered(k)
+	}
+	return ""
+}
+
+// sizeValue parses SIZE's value, digits (RFC 1870 §3 has 1*20DIGIT;
+// longer is taken too); a number past int64 reads as the largest int64,
+// which is over any limit.
+func sizeValue(v string) (int64, bool) {
+	if v == "" {
+		return 0, false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return 1<<63 - 1, true
+	}
+	return n, err == nil
+}
+
+// maxParamEcho bounds how much of a parameter a reply repeats.
+const maxParamEcho = 64
+
+func paramNotOffered(p string) string {
+	return replyParamNotOffered + echoParam(p) + replyParamEnd
+}
+
+func paramSyntax(p string) string {
+	return replyParamSyntax + echoParam(p) + replyParamEnd
+}
+
+func echoParam(p string) string {
+	if len(p) > maxParamEcho {
+		p = p[:maxParamEcho] + "..."
+	}
+	return strings.ToValidUTF8(sanitizeReply(p), "?")
+}
+
+// international checks an address with non-ASCII characters (RFC 6531):
+// it is refused with 553 5.6.7 unless MAIL asked for SMTPUTF8
+// (RFC 6531 §3.5), and a non-ASCII domain is replaced by its A-labels
+// (RFC 5890 §2.3.2.1: the same name), the form qmail's control files
+// (rcpthosts, locals, virtualdomains) and the DNS hold, so that it is
+// matched and routed as an ASCII one; the local part is kept as it was
+// sent. A domain that IDNA refuses gets 553 5.1.3 (RFC 3463 §3.2, "Bad
+// destination mailbox address syntax"). refusal is the reply or "".
+func (a *address) international(utf8Allowed bool) (refusal string) {
+	if isASCII(a.addr) {
+		return ""
+	}
+	if !utf8Allowed {
+		return replyNeedUTF8
+	}
+	local, domain, ok := envelope.Split(a.addr)
+	if !ok || isASCII(domain) {
+		return ""
+	}
+	ace, err := idna.Lookup.ToASCII(domain)
+	if err != nil || ace == "" {
+		return replyBadIDN
+	}
+	a.addr = local + "@" + ace
+	return ""
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -70,22 +70,105 @@ func TestParseAddr(t *testing.T) {
 }
 
 func TestMailParams(t *testing.T) {
+	const (
+		notOffered = "555 sorry, that parameter is not offered here: "
+		malformed  = "501 sorry, that parameter is malformed: "
+	)
 	tests := []struct {
-		params string
-		size   int64
+		params  string
+		auth    bool
+		size    int64
+		utf8    bool
+		refusal string
 	}{
-		{"", -1},
-		{" SIZE=1000", 1000},
-		{" size=0 BODY=8BITMIME", 0},
-		{" BODY=7BIT SIZE=12", 12},
-		{" SIZE=-5", -1},
-		{" SIZE=", -1},
-		{" SIZE=99999999999999999999", 1<<63 - 1},
-		{" SIZE=1x", -1},
+		{params: "", size: -1},
+		{params: " SIZE=1000", size: 1000},
+		{params: " size=0 BODY=8BITMIME", size: 0},
+		{params: " BODY=7BIT SIZE=12", size: 12},
+		{params: " SIZE=99999999999999999999", size: 1<<63 - 1},
+		{params: " SMTPUTF8 BODY=8bitmime", size: -1, utf8: true},
+		{params: " smtputf8", size: -1, utf8: true},
+		{params: " AUTH=<>", auth: true, size: -1},
+		// RFC 1870 §3: SIZE is 1*20DIGIT; qmail-smtpd ignored these (250 ok).
+		{params: " SIZE=-5", refusal: malformed + "SIZE=-5 (#5.5.4)"},
+		{params: " SIZE=", refusal: malformed + "SIZE= (#5.5.4)"},
+		{params: " SIZE", refusal: malformed + "SIZE (#5.5.4)"},
+		{params: " SIZE=1x", refusal: malformed + "SIZE=1x (#5.5.4)"},
+		{params: " SIZE=123456789012345678901", size: 1<<63 - 1},
+		{params: " BODY=9BIT", refusal: malformed + "BODY=9BIT (#5.5.4)"},
+		{params: " SMTPUTF8=yes", refusal: malformed + "SMTPUTF8=yes (#5.5.4)"},
+		// RFC 5321 §4.1.1.11: parameters of extensions not offered get 555.
+		{params: " FOO=bar", refusal: notOffered + "FOO (#5.5.4)"},
+		{params: " SIZE=10 BODY=BINARYMIME", refusal: notOffered + "BODY=BINARYMIME (#5.5.4)"},
+		{params: " RET=HDRS", refusal: notOffered + "RET (#5.5.4)"},
+		{params: " ENVID=x", refusal: notOffered + "ENVID (#5.5.4)"},
+		{params: " AUTH=<>", refusal: notOffered + "AUTH (#5.5.4)"},
+		{params: " X=\x01\x7f", refusal: notOffered + "X (#5.5.4)"},
 	}
 	for _, tt := range tests {
-		if got := mailParams(tt.params); got != tt.size {
-			t.Errorf("mailParams(%q) = %d, want %d", tt.params, got, tt.size)
+		p, refusal := parseMailParams(tt.params, tt.auth)
+		if refusal != tt.refusal {
+			t.Errorf("parseMailParams(%q) refusal %q, want %q", tt.params, refusal, tt.refusal)
+			continue
+		}
+		if refusal == "" && (p.size != tt.size || p.utf8 != tt.utf8) {
+			t.Errorf("parseMailParams(%q) = %+v, want size %d utf8 %v", tt.params, p, tt.size, tt.utf8)
+		}
+	}
+}
+
+func TestRcptParams(t *testing.T) {
+	for params, want := range map[string]string{
+		"":                    "",
+		"  ":                  "",
+		" NOTIFY=NEVER":       "555 sorry, that parameter is not offered here: NOTIFY (#5.5.4)",
+		" ORCPT=rfc822;a@b.c": "555 sorry, that parameter is not offered here: ORCPT (#5.5.4)",
+		" SIZE=10":            "555 sorry, that parameter is not offered here: SIZE (#5.5.4)",
+	} {
+		if got := rcptParams(params); got != want {
+			t.Errorf("rcptParams(%q) = %q, want %q", params, got, want)
+		}
+	}
+}
+
+func TestInternational(t *testing.T) {
+	const needUTF8 = "553 sorry, that address is not ASCII and MAIL did not ask for SMTPUTF8 (#5.6.7)"
+	tests := []struct {
+		addr    string
+		utf8    bool
+		want    string
+		refusal string
+	}{
+		{addr: "user@example.org", want: "user@example.org"},
+		{addr: "user@example.org", utf8: true, want: "user@example.org"},
+		{addr: "üser@example.org", refusal: needUTF8},
+		{addr: "user@bücher.example", refusal: needUTF8},
+		{addr: "üser@example.org", utf8: true, want: "üser@example.org"},
+		{addr: "Üser@Bücher.Example", utf8: true, want: "Üser@xn--bcher-kva.example"},
+		{addr: "用户@例子.测试", utf8: true, want: "用户@xn--fsqu00a.xn--0zwm56d"},
+		{addr: "üser", utf8: true, want: "üser"},
+		// An A-label is ASCII: taken as it is, never decoded.
+		{addr: "xn--ser-kva@xn--bcher-kva.example", want: "xn--ser-kva@xn--bcher-kva.example"},
+		{addr: "u@a\u00adb.example", utf8: true, want: "u@ab.example"},
+		{addr: "u@-ü.example", utf8: true, refusal: "553 sorry, that domain is not a valid internationalized domain name (#5.1.3)"},
+	}
+	for _, tt := range tests {
+		a := address{addr: tt.addr}
+		refusal := a.international(tt.utf8)
+		if refusal != tt.refusal || (refusal == "" && a.addr != tt.want) {
+			t.Errorf("international(%q, %v) = %q, %q; want %q, %q", tt.addr, tt.utf8, a.addr, refusal, tt.want, tt.refusal)
+		}
+	}
+}
+
+func TestParseAddrUTF8(t *testing.T) {
+	for arg, ok := range map[string]bool{
+		"TO:<üser@example.org>":    true,
+		"TO:<\xfcser@example.org>": false, // Latin-1, not UTF-8
+		"TO:<u\xc3@example.org>":   false, // a truncated sequence
+	} {
+		if _, got := parseAddr(arg, netip.Addr{}, ""); got != ok {
+			t.Errorf("parseAddr(%q) ok = %v, want %v", arg, got, ok)
 		}
 	}
 }

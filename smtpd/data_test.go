@@ -15,8 +15,9 @@ import (
 )
 
 const (
-	testDate  = "5 Mar 2024 06:07:08 -0000"
-	okPattern = `^250 ok \d+ qp 4242$`
+	testDate = "5 Mar 2024 06:07:08 -0000"
+	// after EHLO with RFC 2034 §4's code
+	okPattern = `^250 (2\.0\.0 )?ok \d+ qp 4242$`
 	strayLF   = "451 See http://pobox.com/~djb/docs/smtplf.html."
 )
 
@@ -24,10 +25,10 @@ const (
 func sendMessage(t *testing.T, c *client, from string, rcpts []string, data string) string {
 	t.Helper()
 	c.send("MAIL FROM:<" + from + ">\r\n")
-	c.expect("250 ok")
+	c.expect(c.coded("250 ok", "2.1.0"))
 	for _, r := range rcpts {
 		c.send("RCPT TO:<" + r + ">\r\n")
-		c.expect("250 ok")
+		c.expect(c.coded("250 ok", "2.1.5"))
 	}
 	c.send("DATA\r\n")
 	c.expect("354 go ahead")
@@ -228,12 +229,14 @@ func TestPipelinedTransaction(t *testing.T) {
 	c := dial(t, ts.addr)
 	c.expect(greeting)
 	c.send("EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<user@example.org>\r\nRCPT TO:<x@elsewhere.net>\r\nRCPT TO:<user2@example.org>\r\nDATA\r\n")
-	c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME", "250 ok", "250 ok", noGateway, "250 ok", "354 go ahead")
+	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8",
+		// RFC 2034 §4: the codes after EHLO
+		"250 2.1.0 ok", "250 2.1.5 ok", "553 5.7.1 "+noGateway[4:], "250 2.1.5 ok", "354 go ahead")
 	c.send("hello\r\n.\r\nQUIT\r\n")
 	if got := c.line(); !regexp.MustCompile(okPattern).MatchString(got) {
 		t.Fatalf("reply %q", got)
 	}
-	c.expect("221 " + testMe)
+	c.expect("221 2.0.0 " + testMe) // RFC 2034 §4
 	c.expectClosed()
 	msgs := ts.q.messages(t)
 	if len(msgs) != 1 || !slices.Equal(msgs[0].rcpts, []string{"user@example.org", "user2@example.org"}) {
@@ -322,7 +325,7 @@ func TestOrigin(t *testing.T) {
 	}
 	cs := c.startTLS(ts.pki.clientTLS())
 	c.send("EHLO d\r\nAUTH PLAIN " + b64("\x00alice\x00secret") + "\r\n")
-	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250 AUTH LOGIN PLAIN", authOK)
+	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-SMTPUTF8", "250 AUTH LOGIN PLAIN", authOKCoded)
 	sendMessage(t, c, "a@example.com", []string{"user@example.org"}, "x\r\n.\r\n")
 	want := Origin{Protocol: "esmtpsa", ClientAddr: "127.0.0.1", HELO: "d", TLS: ciphers.Name(cs.CipherSuite, cs.Version), Auth: "alice"}
 	if got := <-q.got; got != want {

@@ -9,16 +9,20 @@ import (
 // resets the transaction.
 func (s *session) heloCmd(arg string) {
 	s.setHelo(arg)
+	s.ehlo = false
 	s.reply("250 " + s.o.Greeting)
 }
 
 // ehloCmd answers EHLO with qmail-tls's keywords (qmail-tls
 // qmail-smtpd.c smtp_ehlo()): STARTTLS between the greeting and PIPELINING when a
-// certificate is present and TLS is not yet on; SIZE (RFC 1870) when
-// databytes is set; AUTH when it may be used now.
+// certificate is present and TLS is not yet on; then 8BITMIME (RFC 6152);
+// SIZE with databytes, or alone when there is no limit (RFC 1870 §4);
+// ENHANCEDSTATUSCODES (RFC 2034), after which replies carry a status code;
+// SMTPUTF8 (RFC 6531 §3.1); AUTH when it may be used now.
 func (s *session) ehloCmd(arg string) {
 	s.setHelo(arg)
-	lines := make([]string, 0, 6)
+	s.ehlo = true
+	lines := make([]string, 0, 8)
 	lines = append(lines, "250-"+s.o.Greeting)
 	if s.tls == nil && s.o.TLS != nil && s.o.TLS() != nil {
 		lines = append(lines, "250-STARTTLS")
@@ -26,7 +30,10 @@ func (s *session) ehloCmd(arg string) {
 	lines = append(lines, "250-PIPELINING", "250-8BITMIME")
 	if s.databytes > 0 {
 		lines = append(lines, "250-SIZE "+strconv.FormatInt(s.databytes, 10))
+	} else {
+		lines = append(lines, "250-SIZE")
 	}
+	lines = append(lines, "250-ENHANCEDSTATUSCODES", "250-SMTPUTF8")
 	if s.authOffered() {
 		lines = append(lines, "250-AUTH LOGIN PLAIN")
 	}
@@ -60,13 +67,21 @@ func (s *session) mailCmd(arg string) {
 		s.reply(replySyntax)
 		return
 	}
-	if size := mailParams(a.params); s.databytes > 0 && size > s.databytes {
+	p, refusal := parseMailParams(a.params, s.authOffered() || s.authUser != "")
+	if refusal == "" {
+		refusal = a.international(p.utf8)
+	}
+	if refusal != "" {
+		s.reply(refusal)
+		return
+	}
+	if s.databytes > 0 && p.size > s.databytes {
 		// RFC 1870 §6.2, with qmail's databytes text
 		s.reply(replyTooBig)
 		return
 	}
 	s.resetTx()
-	s.mail, s.sender = true, a.addr
+	s.mail, s.sender, s.utf8 = true, a.addr, p.utf8
 	// The null sender is never checked (README.qregex).
 	if a.addr != "" {
 		s.bmf = s.o.BadMailFrom != nil && s.o.BadMailFrom.Match(a.addr)
@@ -86,6 +101,14 @@ func (s *session) rcptCmd(arg string) {
 	a, ok := parseAddr(arg, s.info.LocalIP, s.o.LocalIPHost)
 	if !ok {
 		s.reply(replySyntax)
+		return
+	}
+	refusal := rcptParams(a.params)
+	if refusal == "" {
+		refusal = a.international(s.utf8)
+	}
+	if refusal != "" {
+		s.reply(refusal)
 		return
 	}
 	relay := s.mayRelay()

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/qsend/qsend/internal/envelope"
 )
 
 // FuzzCommand: the command line parser and the address parser never
@@ -17,6 +19,8 @@ func FuzzCommand(f *testing.F) {
 		"EHLO x",
 		"AUTH PLAIN AGFsaWNlAHNlY3JldA==",
 		"MAIL FROM:<\"unterminated",
+		"MAIL FROM:<üser@bücher.example> SMTPUTF8 SIZE=10",
+		"RCPT TO:<u@example.org> NOTIFY=NEVER",
 	} {
 		f.Add(s)
 	}
@@ -49,7 +53,16 @@ func FuzzCommand(f *testing.F) {
 		if a.trick() == "" && strings.Count(a.addr, "@") > 1 {
 			t.Fatalf("several @ not a trick: %q", a.addr)
 		}
-		mailParams(a.params)
+		parseMailParams(a.params, true)
+		rcptParams(a.params)
+		if !utf8.ValidString(a.addr) {
+			t.Fatalf("address %q is not UTF-8", a.addr)
+		}
+		if a.international(true) == "" && !isASCII(a.addr) {
+			if _, domain, ok := envelope.Split(a.addr); ok && !isASCII(domain) {
+				t.Fatalf("domain of %q not made ASCII", a.addr)
+			}
+		}
 	})
 }
 

@@ -233,6 +233,9 @@ type client struct {
 	t  testing.TB
 	c  net.Conn
 	br *bufio.Reader
+	// ehlo is set once the client sent EHLO, until HELO or STARTTLS:
+	// then replies carry enhanced status codes (RFC 2034 §4).
+	ehlo bool
 }
 
 func dial(t testing.TB, addr string) *client {
@@ -255,6 +258,24 @@ func (c *client) send(s string) {
 	if _, err := io.WriteString(c.c, s); err != nil {
 		c.t.Fatalf("write %q: %v", s, err)
 	}
+	for _, l := range strings.Split(s, "\n") {
+		switch verb, _ := parseCommand(strings.TrimSuffix(l, "\r")); verb {
+		case "ehlo":
+			c.ehlo = true
+		case "helo":
+			c.ehlo = false
+		}
+	}
+}
+
+// coded is want as the server writes it to this client: with the
+// enhanced status code after the reply code once EHLO offered
+// ENHANCEDSTATUSCODES (RFC 2034 §4).
+func (c *client) coded(want, code string) string {
+	if !c.ehlo {
+		return want
+	}
+	return want[:4] + code + " " + want[4:]
 }
 
 // line reads one reply line without its CRLF.
@@ -293,8 +314,9 @@ func (c *client) expectClosed() {
 // startTLS sends STARTTLS and runs the client handshake.
 func (c *client) startTLS(cfg *tls.Config) *tls.ConnectionState {
 	c.t.Helper()
+	ready := c.coded("220 ready for tls", "2.0.0")
 	c.send("STARTTLS\r\n")
-	c.expect("220 ready for tls")
+	c.expect(ready)
 	if c.br.Buffered() > 0 {
 		c.t.Fatalf("server sent more after 220 ready for tls")
 	}
@@ -303,6 +325,7 @@ func (c *client) startTLS(cfg *tls.Config) *tls.ConnectionState {
 		c.t.Fatalf("TLS handshake: %v", err)
 	}
 	c.c, c.br = tc, bufio.NewReader(tc)
+	c.ehlo = false // RFC 3207 §4.2: EHLO again
 	cs := tc.ConnectionState()
 	return &cs
 }

@@ -276,12 +276,12 @@ func TestSlowloris(t *testing.T) {
 		c := dialFrom(t, ts.addr, "127.0.0.1")
 		c.expect(greeting)
 		c.send("EHLO legit.example\r\n")
-		c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME")
-		if r := sendMessage(t, c, "a@example.com", []string{"user@example.org"}, "hello\r\n.\r\n"); !strings.HasPrefix(r, "250 ok") {
+		c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")
+		if r := sendMessage(t, c, "a@example.com", []string{"user@example.org"}, "hello\r\n.\r\n"); !strings.HasPrefix(r, "250 2.0.0 ok") { // RFC 2034 §4
 			t.Fatalf("message: %q", r)
 		}
 		c.send("QUIT\r\n")
-		c.expect("221 " + testMe)
+		c.expect("221 2.0.0 " + testMe)
 		c.c.Close()
 		latencies = append(latencies, time.Since(begin).Round(time.Microsecond))
 		time.Sleep(200 * time.Millisecond)
@@ -570,27 +570,28 @@ func TestTooManyRcptsNotErrors(t *testing.T) {
 	}
 	b.WriteString("DATA\r\n")
 	go c.send(b.String())
-	c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME", "250 ok")
+	// RFC 2034 §4: the codes after EHLO
+	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8", "250 2.1.0 ok")
 	for range max {
-		c.expect("250 ok")
+		c.expect("250 2.1.5 ok")
 	}
 	for range extra {
-		c.expect("452 too many recipients (#4.5.3)")
+		c.expect("452 4.5.3 too many recipients (#4.5.3)")
 	}
 	c.expect("354 go ahead")
 	c.send("hello\r\n.\r\n")
-	if r := c.line(); !strings.HasPrefix(r, "250 ok") {
+	if r := c.line(); !strings.HasPrefix(r, "250 2.0.0 ok") { // RFC 2034 §4
 		t.Fatalf("DATA: %q", r)
 	}
 	msgs := ts.q.messages(t)
 	if len(msgs) != 1 || len(msgs[0].rcpts) != max {
 		t.Fatalf("queued %d messages", len(msgs))
 	}
-	// Other refusals still count.
+	// Other refusals still count (with RFC 2034 §4's codes after EHLO).
 	for range 19 {
 		c.send("BOGUS\r\n")
-		c.expect(replyUnimpl)
+		c.expect("502 5.5.1 unimplemented (#5.5.1)")
 	}
 	c.send("BOGUS\r\n")
-	c.expect(replyUnimpl, replyTooManyErrors)
+	c.expect("502 5.5.1 unimplemented (#5.5.1)", "421 4.7.0 too many errors (#4.7.0)")
 }

@@ -184,7 +184,7 @@ func TestServeStdio(t *testing.T) {
 	c := newClient(t, cc)
 	c.expect(greeting)
 	c.send("EHLO client.example\r\n")
-	c.expect("250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250 8BITMIME")
+	c.expect("250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")
 	c.startTLS(pki.clientTLS())
 	sendMessage(t, c, "a@example.com", []string{"user@" + testMe}, "over pipes\r\n.\r\n")
 	// Silence: the timeout works on pipes too.

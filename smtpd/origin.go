@@ -18,6 +18,10 @@ type Origin struct {
 	HELO       string // the HELO or EHLO argument, if any
 	TLS        string // the cipher, OpenSSL's name, under TLS
 	Auth       string // the AUTH user, or the relay certificate's address
+	// SMTPUTF8 is set when MAIL asked for SMTPUTF8 (RFC 6531 §3.4): the
+	// message may need it at the next hop too.
+	SMTPUTF8 bool
+	Relay    bool // RELAYCLIENT is set for the client
 }
 
 // EnvelopeQueue stores a message with its envelope only, as qmail-queue
@@ -38,7 +42,7 @@ func (e envelopeOnly) Enqueue(ctx context.Context, env envelope.Envelope, _ Orig
 
 // origin describes the session's client now.
 func (s *session) origin() Origin {
-	o := Origin{Protocol: "smtp", ClientAddr: ipString(s.info), HELO: s.helo, TLS: s.cipher, Auth: s.authUser}
+	o := Origin{Protocol: "smtp", ClientAddr: ipString(s.info), HELO: s.helo, TLS: s.cipher, Auth: s.authUser, SMTPUTF8: s.utf8, Relay: s.info.Relay}
 	switch {
 	case s.tls != nil && s.authUser != "":
 		o.Protocol = "esmtpsa"

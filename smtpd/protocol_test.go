@@ -53,24 +53,24 @@ func TestDialogue(t *testing.T) {
 		{name: "helo", steps: []step{s("HELO client.example\r\n", "250 "+testMe)}},
 		{name: "greeting", cfg: serverConfig{opts: func(o *Options) { o.Greeting = testMe + " NO UCE" }},
 			steps: []step{s("HELO x\r\n", "250 "+testMe+" NO UCE"), s("QUIT\r\n", "221 "+testMe+" NO UCE")}, closed: true},
-		{name: "ehlo", steps: []step{s("EHLO client.example\r\n", "250-"+testMe, "250-PIPELINING", "250 8BITMIME")}},
+		{name: "ehlo", steps: []step{s("EHLO client.example\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")}},
 		{name: "ehlo with databytes", cfg: serverConfig{opts: func(o *Options) { o.Databytes = 1000 }},
-			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250 SIZE 1000")}},
+			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE 1000", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")}},
 		{name: "ehlo with DATABYTES from the client's rules", cfg: serverConfig{opts: func(o *Options) { o.Databytes = 1000 }, rules: func(c *Conn) { c.Databytes = 50 }},
-			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250 SIZE 50")}},
+			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE 50", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")}},
 		{name: "ehlo with a certificate", cfg: serverConfig{opts: func(o *Options) { o.TLS = pki.serverTLS() }},
-			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250 8BITMIME")}},
+			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")}},
 		{name: "ehlo without a certificate now", cfg: serverConfig{opts: func(o *Options) { o.TLS = func() *tls.Config { return nil } }},
-			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250 8BITMIME")}},
+			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")}},
 		{name: "ehlo offers auth in plain text only when allowed", cfg: serverConfig{loopback: true, opts: func(o *Options) { o.Auth = passwords{}; o.AuthWithoutTLS = true }},
-			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250 AUTH LOGIN PLAIN")}},
+			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-SMTPUTF8", "250 AUTH LOGIN PLAIN")}},
 		// A password never crosses a network in clear: AUTH outside TLS is
 		// for loopback clients only.
 		{name: "ehlo hides auth in plain text from other clients", cfg: serverConfig{opts: func(o *Options) { o.Auth = passwords{}; o.AuthWithoutTLS = true }},
-			steps: []step{s("EHLO c\r\nAUTH PLAIN "+b64("\x00alice\x00secret")+"\r\n", "250-"+testMe, "250-PIPELINING", "250 8BITMIME",
-				"538 Encryption required for requested authentication mechanism (#5.7.11)")}},
+			steps: []step{s("EHLO c\r\nAUTH PLAIN "+b64("\x00alice\x00secret")+"\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8",
+				"538 5.7.11 Encryption required for requested authentication mechanism (#5.7.11)")}}, // RFC 2034 §4
 		{name: "ehlo hides auth without TLS", cfg: serverConfig{opts: func(o *Options) { o.Auth = passwords{} }},
-			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250 8BITMIME")}},
+			steps: []step{s("EHLO c\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")}},
 		{name: "simple commands", steps: []step{
 			s("RSET\r\n", "250 flushed"),
 			s("NOOP\r\n", "250 ok"),
@@ -113,7 +113,8 @@ func TestDialogue(t *testing.T) {
 			s("MAIL FROM:<a@example.com> SIZE=99999999999999999999999\r\n", "552 sorry, that message size exceeds my databytes limit (#5.3.4)"),
 			s(rcptLocal, "503 MAIL first (#5.5.1)"),
 			s("MAIL FROM:<a@example.com> SIZE=1000\r\n", "250 ok"),
-			s("MAIL FROM:<a@example.com> SIZE=junk\r\n", "250 ok"),
+			// RFC 5321 §4.1.1.11: a malformed parameter gets 501 (qmail-smtpd ignored it)
+			s("MAIL FROM:<a@example.com> SIZE=junk\r\n", "501 sorry, that parameter is malformed: SIZE=junk (#5.5.4)"),
 		}},
 		{name: "badmailfrom is refused at RCPT", cfg: serverConfig{opts: func(o *Options) { o.BadMailFrom = matcher("^spammer@", "^$") }}, steps: []step{
 			s("MAIL FROM:<Spammer@example.com>\r\n", "250 ok"),
@@ -135,8 +136,8 @@ func TestDialogue(t *testing.T) {
 		{name: "badhelo", cfg: serverConfig{opts: func(o *Options) { o.BadHelo = matcher("^friend$") }}, steps: []step{
 			s("HELO FRIEND\r\n", "250 "+testMe),
 			s(mailOK+rcptLocal, "250 ok", "553 sorry, your HELO host name has been denied (#5.7.1)"),
-			s("EHLO stranger\r\n", "250-"+testMe, "250-PIPELINING", "250 8BITMIME"),
-			s(mailOK+rcptLocal, "250 ok", "250 ok"),
+			s("EHLO stranger\r\n", "250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8"),
+			s(mailOK+rcptLocal, "250 2.1.0 ok", "250 2.1.5 ok"), // RFC 2034 §4
 		}},
 		{name: "NOBADHELO", cfg: serverConfig{opts: func(o *Options) { o.BadHelo = matcher("^friend$") }, rules: func(c *Conn) { c.NoBadHelo = true }},
 			steps: []step{s("HELO friend\r\n"+mailOK+rcptLocal, "250 "+testMe, "250 ok", "250 ok")}},

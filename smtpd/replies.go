@@ -52,6 +52,13 @@ const (
 	replyAuthUser      = "334 VXNlcm5hbWU6"                                                        // base64 "Username:"
 	replyAuthPass      = "334 UGFzc3dvcmQ6"                                                        // base64 "Password:"
 
+	// RFC 6531 §3.5 (SMTPUTF8), RFC 5321 §4.1.1.11 (parameters)
+	replyNeedUTF8        = "553 sorry, that address is not ASCII and MAIL did not ask for SMTPUTF8 (#5.6.7)"
+	replyBadIDN          = "553 sorry, that domain is not a valid internationalized domain name (#5.1.3)" // RFC 5891 §5
+	replyParamNotOffered = "555 sorry, that parameter is not offered here: "                              // + keyword + replyParamEnd
+	replyParamSyntax     = "501 sorry, that parameter is malformed: "                                     // + parameter + replyParamEnd
+	replyParamEnd        = " (#5.5.4)"
+
 	// qsend's limits
 	replyLineTooLong   = "500 line too long (#5.5.2)"                              // RFC 5321 §4.5.3.1.4
 	replyTooManyRcpts  = "452 too many recipients (#4.5.3)"                        // RFC 5321 §4.5.3.1.10

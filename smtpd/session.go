@@ -209,8 +209,12 @@ type session struct {
 	tls    *tls.ConnectionState
 	cipher string
 
-	helo       string
-	heloSet    bool
+	helo    string
+	heloSet bool
+	// ehlo is set after EHLO: the client was offered the extensions,
+	// ENHANCEDSTATUSCODES among them, until HELO or STARTTLS.
+	ehlo       bool
+	verb       string // the command being answered, lower case
 	badHelo    bool
 	authUser   string
 	certTried  bool
@@ -223,6 +227,7 @@ type session struct {
 	rcpts      []string
 	bmf        bool
 	bmfNoRelay bool
+	utf8       bool // MAIL had SMTPUTF8 (RFC 6531 §3.4)
 
 	errors   int
 	messages int
@@ -320,6 +325,7 @@ func (s *session) run(ctx context.Context) {
 // command runs one command line.
 func (s *session) command(line string) {
 	verb, arg := parseCommand(line)
+	s.verb = verb
 	switch verb {
 	case "helo":
 		s.heloCmd(arg)
@@ -438,7 +444,12 @@ func (s *session) reply(text string) {
 }
 
 // send queues one reply line that does not count towards MaxErrors.
+// After EHLO it carries an enhanced status code, except in the answer to
+// EHLO itself (RFC 2034 §4).
 func (s *session) send(text string) {
+	if s.ehlo && s.verb != "ehlo" {
+		text = enhanced(text, s.verb)
+	}
 	s.bw.WriteString(text)
 	s.bw.WriteString("\r\n")
 }
@@ -457,6 +468,7 @@ func (s *session) resetTx() {
 	s.sender = ""
 	s.rcpts = nil
 	s.bmf, s.bmfNoRelay = false, false
+	s.utf8 = false
 }
 
 // sleep waits d, or less if the session is cancelled.

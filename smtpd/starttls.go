@@ -32,14 +32,18 @@ func (s *session) starttlsCmd(arg string) {
 	if err := s.handshake(cfg); err != nil {
 		// Written in clear text, then the session ends, as qmail-tls does.
 		s.raw.SetWriteDeadline(time.Now().Add(s.o.Timeout))
-		s.raw.Write([]byte(replyTLSFailed + sanitizeReply(err.Error()) + replyTLSCodeSuffix + "\r\n"))
+		reply := replyTLSFailed + sanitizeReply(err.Error()) + replyTLSCodeSuffix
+		if s.ehlo {
+			reply = enhanced(reply, s.verb)
+		}
+		s.raw.Write([]byte(reply + "\r\n"))
 		s.close("TLS handshake failed: " + err.Error())
 		return
 	}
 	// RFC 3207 §4.2: forget what the client said before TLS. qmail-tls
 	// resets only the HELO name and keeps MAIL and RCPT; qsend also drops
 	// the transaction and any authentication (a deliberate deviation).
-	s.helo, s.heloSet, s.badHelo = "", false, false
+	s.helo, s.heloSet, s.badHelo, s.ehlo = "", false, false, false
 	s.authUser = ""
 	s.resetTx()
 }

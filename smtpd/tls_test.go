@@ -27,18 +27,18 @@ func TestStartTLS(t *testing.T) {
 	c := dial(t, ts.addr)
 	c.expect(greeting)
 	c.send("EHLO before\r\n")
-	c.expect("250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250 8BITMIME")
+	c.expect("250-"+testMe, "250-STARTTLS", "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")
 	c.send(mailOK)
-	c.expect("250 ok")
+	c.expect("250 2.1.0 ok") // RFC 2034 §4: the code after EHLO
 	cs := c.startTLS(ts.pki.clientTLS())
 
 	// RFC 3207 §4.2: the transaction and the HELO name are gone.
 	c.send(rcptLocal)
 	c.expect("503 MAIL first (#5.5.1)")
 	c.send("EHLO after\r\n")
-	c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME")
+	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")
 	c.send("STARTTLS\r\n")
-	c.expect("502 unimplemented (#5.5.1)")
+	c.expect("502 5.5.1 unimplemented (#5.5.1)") // RFC 2034 §4, after EHLO
 	got := sendMessage(t, c, "a@example.com", []string{"user@example.org"}, "x\r\n.\r\n")
 	if !regexp.MustCompile(okPattern).MatchString(got) {
 		t.Fatalf("reply %q", got)
@@ -151,9 +151,9 @@ func TestSMTPS(t *testing.T) {
 	c := newClient(t, tc)
 	c.expect(greeting)
 	c.send("EHLO c\r\n")
-	c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME")
+	c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")
 	c.send("STARTTLS\r\n")
-	c.expect("502 unimplemented (#5.5.1)")
+	c.expect("502 5.5.1 unimplemented (#5.5.1)") // RFC 2034 §4, after EHLO
 	sendMessage(t, c, "a@example.com", []string{"user@example.org"}, "x\r\n.\r\n")
 	if msgs := ts.q.messages(t); len(msgs) != 1 || !strings.Contains(msgs[0].body, " with ESMTPS (") {
 		t.Fatalf("queued %+v", msgs)
@@ -172,13 +172,14 @@ func TestSMTPS(t *testing.T) {
 // address, and none (qmail-tls qmail-smtpd.c tls_verify()).
 func TestCertRelay(t *testing.T) {
 	pki := sharedPKI(t)
-	prefix := "553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying"
+	// RFC 2034 §4: after EHLO, with the code after the reply code
+	prefix := "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying"
 	tests := []struct {
 		name  string
 		certs []tls.Certificate
 		want  string
 	}{
-		{name: "listed", certs: []tls.Certificate{pki.alice}, want: "250 ok"},
+		{name: "listed", certs: []tls.Certificate{pki.alice}, want: "250 2.1.5 ok"},
 		{name: "unknown CA", certs: []tls.Certificate{pki.stranger}, want: prefix + ": unable to get local issuer certificate (#5.7.1)"},
 		{name: "revoked", certs: []tls.Certificate{pki.revoked}, want: prefix + ": certificate revoked (#5.7.1)"},
 		{name: "unlisted", certs: []tls.Certificate{pki.bob}, want: prefix + ": email address not in my list of tlsclients (#5.7.1)"},
@@ -196,11 +197,11 @@ func TestCertRelay(t *testing.T) {
 			c.expect(greeting)
 			c.startTLS(pki.clientTLS(tt.certs...))
 			c.send("EHLO c\r\n")
-			c.expect("250-"+testMe, "250-PIPELINING", "250 8BITMIME")
+			c.expect("250-"+testMe, "250-PIPELINING", "250-8BITMIME", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8")
 			// A local recipient does not trigger the check.
 			c.send(mailOK + rcptLocal + rcptRemote + rcptRemote)
-			c.expect("250 ok", "250 ok", tt.want, tt.want)
-			if tt.want != "250 ok" {
+			c.expect("250 2.1.0 ok", "250 2.1.5 ok", tt.want, tt.want)
+			if tt.want != "250 2.1.5 ok" {
 				return
 			}
 			c.send("DATA\r\nx\r\n.\r\n")

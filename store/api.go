@@ -102,6 +102,9 @@ type Message struct {
 	// stored, so a delivery can ask for BODY=8BITMIME (RFC 6152) without
 	// reading the body first.
 	EightBit bool
+	// SMTPUTF8 says the message came with SMTPUTF8 on MAIL (RFC 6531
+	// §3.4): its next hop must offer SMTPUTF8 too.
+	SMTPUTF8 bool
 }
 
 // NewMessage is what Enqueue needs besides the body.
@@ -111,6 +114,7 @@ type NewMessage struct {
 	Born       time.Time // zero means now
 	Intake     Intake
 	Held       bool
+	SMTPUTF8   bool // Message.SMTPUTF8
 	// DedupeKey, when not empty, makes the enqueue happen at most once:
 	// if a message was already enqueued with this key, Enqueue stores
 	// nothing and returns that message's id with ErrDuplicate. The key is

@@ -27,7 +27,7 @@ type record struct {
 // Metadata encoding, version 1 (all integers are Go varints or uvarints):
 //
 //	byte     codecVersion
-//	uvarint  flags (flagHeld, flagScheduled, flagWarned, flagEightBit)
+//	uvarint  flags (flagHeld, flagScheduled, flagWarned, flagEightBit, flagSMTPUTF8)
 //	varint   schedule key time
 //	string   sender
 //	varint   born (unix ns)
@@ -42,7 +42,8 @@ type record struct {
 // A string is a uvarint length followed by its bytes. Times are unix
 // nanoseconds with 0 for the zero time. flagWarned was added later
 // without a new version: records written before it lack the bit, which
-// reads as Warned false. stateTLSPolicy, the high bit of a recipient's
+// reads as Warned false; flagSMTPUTF8 the same way (SMTPUTF8 false).
+// stateTLSPolicy, the high bit of a recipient's
 // state byte, was added the same way.
 const codecVersion = 1
 
@@ -55,7 +56,8 @@ const (
 	flagScheduled = 1 << 1
 	flagWarned    = 1 << 2
 	flagEightBit  = 1 << 3
-	knownFlags    = flagHeld | flagScheduled | flagWarned | flagEightBit
+	flagSMTPUTF8  = 1 << 4
+	knownFlags    = flagHeld | flagScheduled | flagWarned | flagEightBit | flagSMTPUTF8
 )
 
 // encodeRecord returns the stored form of r. It allocates a new slice
@@ -84,6 +86,9 @@ func encodeRecord(r *record) []byte {
 	}
 	if r.EightBit {
 		flags |= flagEightBit
+	}
+	if r.SMTPUTF8 {
+		flags |= flagSMTPUTF8
 	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendVarint(b, r.sched)
@@ -143,6 +148,7 @@ func decodeRecord(id ID, b []byte) (*record, error) {
 	r.scheduled = flags&flagScheduled != 0
 	r.Warned = flags&flagWarned != 0
 	r.EightBit = flags&flagEightBit != 0
+	r.SMTPUTF8 = flags&flagSMTPUTF8 != 0
 	r.sched = d.varint()
 	r.Sender = d.string()
 	r.Born = fromNanos(d.varint())

@@ -17,10 +17,11 @@ func sampleRecords() []*record {
 				{Addr: "", State: Failed, Attempts: 1, LastResult: "Sorry, I couldn't find any host named example.invalid. (#5.1.2)"},
 				{Addr: "dave@example.org", State: Pending, NextAttempt: t0},
 			},
-			Born:   t0,
-			Size:   123456,
-			Held:   true,
-			Warned: true,
+			Born:     t0,
+			Size:     123456,
+			Held:     true,
+			Warned:   true,
+			SMTPUTF8: true,
 			Intake: Intake{Protocol: "esmtps", UID: -1, PID: 0, ClientAddr: "2001:db8::1", HELO: "mail.example.com",
 				TLS: "TLSv1.3:TLS_AES_256_GCM_SHA384:256", Auth: "alice"},
 		},
@@ -53,6 +54,30 @@ func TestCodecRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got, r) {
 			t.Errorf("round trip:\n got %+v\nwant %+v", got, r)
 		}
+	}
+}
+
+// TestCodecSMTPUTF8: the SMTPUTF8 flag survives a round trip, and a
+// record written before the flag existed still reads, as SMTPUTF8 false.
+func TestCodecSMTPUTF8(t *testing.T) {
+	// A record of version 1 as written before flagSMTPUTF8: flags 0, the
+	// empty fields, one recipient "a@x" pending.
+	old := []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 'a', '@', 'x', 0, 0, 0, 0, 0}
+	r, err := decodeRecord(1, old)
+	if err != nil {
+		t.Fatalf("old record: %v", err)
+	}
+	if r.SMTPUTF8 || len(r.Recipients) != 1 || r.Recipients[0].Addr != "a@x" {
+		t.Fatalf("old record read as %+v", r.Message)
+	}
+	r.SMTPUTF8 = true
+	r.Recipients[0].Addr = "üser@x"
+	got, err := decodeRecord(1, encodeRecord(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.SMTPUTF8 || got.Recipients[0].Addr != "üser@x" {
+		t.Fatalf("round trip %+v", got.Message)
 	}
 }
 
@@ -100,4 +125,23 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoding changed the record:\n%+v\n%+v", r, again)
 		}
 	})
+}
+
+// TestEnqueueSMTPUTF8: NewMessage.SMTPUTF8 is kept across a reopen.
+func TestEnqueueSMTPUTF8(t *testing.T) {
+	s := openTest(t, Options{})
+	m := msg("üser@example.net")
+	m.SMTPUTF8 = true
+	with := enqueue(t, s, m, "Subject: x\n\nbody\n")
+	without := enqueue(t, s, msg("r@example.net"), "Subject: x\n\nbody\n")
+	s = reopen(t, s, Options{})
+	for id, want := range map[ID]bool{with: true, without: false} {
+		got, err := s.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.SMTPUTF8 != want {
+			t.Errorf("message %d: SMTPUTF8 %v, want %v", id, got.SMTPUTF8, want)
+		}
+	}
 }

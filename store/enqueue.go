@@ -117,6 +117,7 @@ func newRecord(m NewMessage) *record {
 		Born:       born,
 		Held:       m.Held,
 		Intake:     m.Intake,
+		SMTPUTF8:   m.SMTPUTF8,
 	}}
 	for i, a := range m.Recipients {
 		r.Recipients[i] = Recipient{Addr: a, State: Pending, NextAttempt: born}

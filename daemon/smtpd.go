@@ -94,7 +94,7 @@ func (q storeQueue) Enqueue(ctx context.Context, env envelope.Envelope, o smtpd.
 		// queue show tells where the message came from.
 		in.Protocol, in.ClientAddr, in.HELO, in.TLS, in.Auth = o.Protocol, o.ClientAddr, o.HELO, o.TLS, o.Auth
 	}
-	msg := store.NewMessage{Sender: env.Sender, Recipients: env.Recipients, Born: now, Intake: in}
+	msg := store.NewMessage{Sender: env.Sender, Recipients: env.Recipients, Born: now, Intake: in, SMTPUTF8: o.SMTPUTF8}
 	_, err := q.d.enqueue(ctx, msg, trace.Received(pid, "from network", now), body)
 	if err != nil {
 		return intake.Errorf(queueExit(err), "queueing the message: %v", err)

@@ -143,10 +143,10 @@ func TestMaildrop(t *testing.T) {
 func TestMaildropMissing(t *testing.T) {
 	l := ctl.LayoutOf(filepath.Join(t.TempDir(), "never-set-up"))
 	_, err := qq.Queue{Layout: l}.Put(context.Background(), testEnvelope, strings.NewReader("x\n"))
-	if intake.ExitCode(err) != intake.ExitQueueDir {
-		t.Fatalf("error %v, want exit %d", err, intake.ExitQueueDir)
+	if intake.ExitCode(err) != intake.ExitNoQueue {
+		t.Fatalf("error %v, want exit %d", err, intake.ExitNoQueue)
 	}
-	if text, perm := qq.Text(err); text != "qq trouble creating files in queue (#4.3.0)" || perm {
+	if text, perm := qq.Text(err); text != "qq temporary problem (#4.3.0)" || perm {
 		t.Fatalf("Text: %q %v", text, perm)
 	}
 }

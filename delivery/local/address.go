@@ -22,12 +22,37 @@ func newVars(addr, sender string) *vars {
 	v.domain = strings.ToLower(v.domain)
 	// qmail's user-ext split at conf-break '-', user lower-cased as
 	// qmail-getpw does (qmail-send.c rewrite() for the prepend that
-	// puts the virtual user in the extension).
-	v.user, v.ext, _ = strings.Cut(strings.ToLower(v.local), "-")
+	// puts the virtual user in the extension): ASCII letters only, so a
+	// UTF-8 local part (RFC 6531) keeps its other characters as sent.
+	if isALabel(v.local) {
+		// "xn--ser-kva" is a mailbox of that name, never user "xn" with
+		// extension "-ser-kva", and never decoded: an A-label is a
+		// domain's encoding (RFC 5890 §2.3.2.1), not a local part's
+		// (docs/local.md).
+		v.user = asciiLower(v.local)
+		return v
+	}
+	v.user, v.ext, _ = strings.Cut(asciiLower(v.local), "-")
 	if i := strings.IndexByte(v.local, '-'); i >= 0 {
 		v.ext = v.local[i+1:]
 	}
 	return v
+}
+
+// isALabel reports whether a local part looks like an A-label: "xn--"
+// in any case (RFC 5890 §2.3.1).
+func isALabel(local string) bool {
+	return len(local) > 4 && strings.EqualFold(local[:4], "xn--")
+}
+
+// asciiLower lower-cases the ASCII letters of s (qmail's case_lowerb).
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 func (v *vars) get(f field) string {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/qsend/qsend/delivery"
 )
@@ -64,15 +65,24 @@ func (t *Transport) deliverMaildir(ctx context.Context, job delivery.Job, m *met
 }
 
 // expandPath expands a Maildir template. A placeholder value with '/' or
-// NUL, or a resulting "." or ".." path segment, is refused: a local part
-// must not walk out of the mailbox tree.
+// NUL, one that begins with '.' (a hidden entry, or a Maildir++ folder
+// of the mailbox above), one that is not valid UTF-8 (a UTF-8 local part,
+// RFC 6531 §3.3, is a path element as it is), or a resulting "." or ".."
+// path segment, is refused: a local part must not walk out of the
+// mailbox tree.
 func expandPath(t template, v *vars) (string, error) {
 	for _, p := range t.parts {
 		if p.f == fLiteral || p.f == fHome {
 			continue
 		}
-		if s := v.get(p.f); strings.ContainsAny(s, "/\x00") {
+		s := v.get(p.f)
+		switch {
+		case strings.ContainsAny(s, "/\x00"):
 			return "", fmt.Errorf("placeholder value %q has '/' or NUL", s)
+		case strings.HasPrefix(s, "."):
+			return "", fmt.Errorf("placeholder value %q begins with '.'", s)
+		case !utf8.ValidString(s):
+			return "", fmt.Errorf("placeholder value %q is not valid UTF-8", s)
 		}
 	}
 	dir := t.expand(v)

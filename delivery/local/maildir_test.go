@@ -27,6 +27,15 @@ func TestMaildirDelivery(t *testing.T) {
 		{"extension", "alice-lists@example.org", "", "alice/Maildir", "alice-lists@example.org"},
 		{"virtual prepend", "Carol@virt.example", "x@y", "vu/Carol/Maildir", "vu-Carol@virt.example"},
 		{"no at", "dave", "#@[]", "dave/Maildir", "dave@example.org"},
+		// RFC 6531: a UTF-8 local part is the path element as it is;
+		// only ASCII letters are lower-cased (qmail's case_lowerb).
+		{"UTF-8 local part", "Üser@example.org", "s@x", "Üser/Maildir", "Üser@example.org"},
+		{"UTF-8 local part with extension", "üser-Ext@example.org", "s@x", "üser/Maildir", "üser-Ext@example.org"},
+		{"UTF-8 local part, mixed case", "ÜSER@example.org", "s@x", "Üser/Maildir", "ÜSER@example.org"},
+		// An A-label-looking local part is a name, neither decoded nor
+		// split at its '-'.
+		{"A-label local part", "XN--ser-kva@example.org", "s@x", "xn--ser-kva/Maildir", "XN--ser-kva@example.org"},
+		{"A-label local part, virtual", "xn--ser-kva@virt.example", "s@x", "vu/xn--ser-kva/Maildir", "vu-xn--ser-kva@virt.example"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,6 +104,9 @@ func TestMaildirFailures(t *testing.T) {
 		{"missing maildir in home", "~/no-such-maildir-qsend/", "root@h", body, store.Deferred, textNoMaildir},
 		{"dot dot", root + "/{local}/", "..@h", body, store.Failed, textBadMailbox},
 		{"slash", root + "/{domain}/", "x@a/b", body, store.Failed, textBadMailbox},
+		{"leading dot", root + "/{user}/", ".hidden@h", body, store.Failed, textBadMailbox},
+		{"leading dot in the extension", root + "/{user}/{ext}/", "joe-.Trash@h", body, store.Failed, textBadMailbox},
+		{"invalid UTF-8", root + "/{local}/", "\xfcser@h", body, store.Failed, textBadMailbox},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -88,7 +88,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	config.AddFlags(root.PersistentFlags())
 	a.root = root
-	root.AddCommand(a.daemonCmd(), a.qmailQueueCmd(), a.queueCmd(), a.configCmd(), a.injectCmd(), a.sendmailCmd(), a.smtpdCmd(), a.tlsProbeCmd(), a.importQmailCmd(), a.installCmd())
+	root.AddCommand(a.daemonCmd(), a.qmailQueueCmd(), a.queueCmd(), a.configCmd(), a.injectCmd(), a.sendmailCmd(), a.smtpdCmd(), a.tlsProbeCmd(), a.importQmailCmd(), a.installCmd(), a.dkimCmd())
 	return root
 }
 

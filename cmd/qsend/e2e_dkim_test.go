@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/smtp"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/qsend/qsend/delivery/smtpclient/smtptest"
+	"github.com/qsend/qsend/internal/dkim"
+)
+
+// TestDKIMEndToEnd: keys made by `qsend dkim keygen` (RSA and Ed25519),
+// checked against the DNS by `qsend dkim check` before and after they
+// are published; mail that sendmail queues as a local user is signed
+// with both and verifies with dkimpy at the MX, a large one too; mail
+// that an unauthenticated SMTP client sends to a local domain is not
+// signed.
+func TestDKIMEndToEnd(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import dkim, dns.resolver").Run(); err != nil {
+		t.Skip("python3-dkim is not installed (scripts/test installs it)")
+	}
+	w := newRemoteWorld(t)
+	w.dns.Add("example.net. 60 IN MX 10 mx.example.net.", "mx.example.net. 60 IN A 127.0.0.2")
+	mxs := w.server(t, "127.0.0.2", smtptest.Config{Pipelining: true, EightBitMIME: true})
+	s := newSite(t)
+	s.writeControl("rcpthosts", "test.example\n")
+	listen, addrs := smtpdConfig(t, []string{"smtp"})
+	s.writeConfig(w.config(listen))
+
+	for _, args := range [][]string{{"test.example", "r1"}, {"test.example", "--type", "ed25519", "e1"}} {
+		out := s.mustRun(append([]string{"dkim", "keygen"}, args...)...)
+		if !strings.Contains(out, "._domainkey.test.example. IN TXT ") {
+			t.Fatalf("keygen printed:\n%s", out)
+		}
+	}
+	if _, _, code := s.run("", "qsend", "dkim", "keygen", "test.example", "r1"); code == 0 {
+		t.Error("keygen replaced an existing key")
+	}
+	out, _, code := s.run("", "qsend", "dkim", "check", "test.example")
+	if code != 1 || strings.Count(out, "no record") != 2 {
+		t.Fatalf("check before publishing: exit %d\n%s", code, out)
+	}
+	for _, sel := range []string{"r1", "e1"} {
+		k, err := dkim.ReadKey(filepath.Join(s.control, "domainkeys", "test.example", sel), "test.example", sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var quoted []string
+		for _, p := range dkim.Strings(k.Record()) {
+			quoted = append(quoted, strconv.Quote(p))
+		}
+		w.dns.Add(k.RecordName() + ". 60 IN TXT " + strings.Join(quoted, " "))
+	}
+	out, _, code = s.run("", "qsend", "dkim", "check", "test.example")
+	if code != 0 || strings.Count(out, "published, matches") != 2 {
+		t.Fatalf("check after publishing: exit %d\n%s", code, out)
+	}
+
+	d := s.startDaemon()
+	big := strings.Repeat(strings.Repeat("x", 70)+"\n", 5<<20/71)
+	for i, body := range []string{"Hello.\n.\n..dots\n", big} {
+		msg := fmt.Sprintf("From: Alice <alice@test.example>\nTo: bob@example.net\nSubject: signed %d\n\n%s", i, body)
+		if _, errOut, code := s.run(msg, "sendmail", "-t"); code != 0 {
+			t.Fatalf("sendmail: exit %d: %s", code, errOut)
+		}
+	}
+	if !mxs.WaitCount(2, 30*time.Second) {
+		t.Fatalf("the MX got %d messages", mxs.Count())
+	}
+	host, port, _ := net.SplitHostPort(w.dns.Addr)
+	for _, m := range mxs.Messages() {
+		out, code := runTool(t, string(m.Data), "/usr/bin/python3", "../../internal/dkim/testdata/verify.py", host, port)
+		if code != 0 || strings.Count(out, "pass") != 2 {
+			t.Errorf("dkimpy on the message the MX got (%d bytes): exit %d\n%s", len(m.Data), code, out)
+		}
+	}
+
+	// Mail from the Internet to a local domain is not signed.
+	msg := "From: alice@test.example\r\nTo: postmaster@test.example\r\nSubject: inbound\r\n\r\nhi\r\n"
+	if err := smtp.SendMail(addrs["smtp"], nil, "alice@test.example", []string{"postmaster@test.example"}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	var shown string
+	waitFor(t, "the inbound message", func() bool {
+		for _, m := range s.listJSON() {
+			if sh := s.mustRun("queue", "show", strconv.FormatUint(uint64(m.ID), 10)); strings.Contains(sh, "Subject: inbound") {
+				shown = sh
+				return true
+			}
+		}
+		return false
+	})
+	if strings.Contains(shown, "DKIM-Signature") {
+		t.Errorf("inbound mail was signed:\n%s", shown)
+	}
+	if err := d.stop(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if log := s.daemonLog(); bytes.Contains([]byte(log), []byte("signing failed")) {
+		t.Errorf("signing failed:\n%s", log)
+	}
+}

@@ -95,7 +95,11 @@ func (q storeQueue) Enqueue(ctx context.Context, env envelope.Envelope, o smtpd.
 		in.Protocol, in.ClientAddr, in.HELO, in.TLS, in.Auth = o.Protocol, o.ClientAddr, o.HELO, o.TLS, o.Auth
 	}
 	msg := store.NewMessage{Sender: env.Sender, Recipients: env.Recipients, Born: now, Intake: in, SMTPUTF8: o.SMTPUTF8}
-	_, err := q.d.enqueue(ctx, msg, trace.Received(pid, "from network", now), body)
+	// Signed: mail of a client that may relay, by AUTH, a relay
+	// certificate or RELAYCLIENT; not mail from the Internet to a local
+	// domain (docs/dkim.md).
+	sign := o.Auth != "" || o.Relay
+	_, err := q.d.enqueue(ctx, msg, trace.Received(pid, "from network", now), body, sign)
 	if err != nil {
 		return intake.Errorf(queueExit(err), "queueing the message: %v", err)
 	}

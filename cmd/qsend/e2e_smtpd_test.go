@@ -103,9 +103,10 @@ func swaks(t *testing.T, addr, message string, args ...string) string {
 
 // swaks's transcript marks what the server sent with "<-" in plain text
 // and "<~" under TLS, and refusals with "<**" in plain text or "<~*"
-// under TLS.
+// under TLS. swaks says EHLO, so replies carry their enhanced status
+// code after the reply code (RFC 2034 §4).
 var (
-	swaksQueued = regexp.MustCompile(`(?m)^<[-~] +250 ok \d+ qp \d+\r?$`)
+	swaksQueued = regexp.MustCompile(`(?m)^<[-~] +250 2\.0\.0 ok \d+ qp \d+\r?$`)
 	swaksCipher = regexp.MustCompile(`=== TLS started with cipher (TLSv[0-9.]+):([A-Z0-9_-]+):\d+`)
 )
 
@@ -299,7 +300,8 @@ func TestSMTPDSwaks(t *testing.T) {
 		// stop the message.
 		{name: "pipelining", token: "pipelined", args: []string{"--pipeline", "--to", "joe@test.example,far@example.net"}, with: "SMTP", check: func(t *testing.T, out string) {
 			pipelined := regexp.MustCompile(` -> MAIL FROM:<[^\n]*\n -> RCPT TO:<joe@test.example>\n -> RCPT TO:<far@example.net>\n -> DATA\n` +
-				`<-  250 ok\n<-  250 ok\n<\*\* 553 sorry, that domain isn't in my list of allowed rcpthosts \(#5\.7\.1\)\n<-  354 go ahead\n`)
+				// RFC 2034 §4: the codes after EHLO
+				`<-  250 2\.1\.0 ok\n<-  250 2\.1\.5 ok\n<\*\* 553 5\.7\.1 sorry, that domain isn't in my list of allowed rcpthosts \(#5\.7\.1\)\n<-  354 go ahead\n`)
 			if !pipelined.MatchString(strings.ReplaceAll(out, "\r", "")) {
 				t.Fatalf("commands not pipelined or replies out of order:\n%s", out)
 			}
@@ -396,7 +398,7 @@ func TestSMTPDSwaksAuth(t *testing.T) {
 			// Inside TLS the rcpthosts refusal carries qmail-tls's
 			// certificate clause (qmail-tls qmail-smtpd.c tls_verify()).
 			out := swaks(t, addr, testMessage("noauth"), append(relay, "--ehlo", "noauth.client.example", "--tls")...)
-			swaksRefused(t, "relaying without AUTH", out, "553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)")
+			swaksRefused(t, "relaying without AUTH", out, "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)")
 
 			// Passwords never travel in plain text: AUTH is advertised
 			// only after STARTTLS (smtpd.auth_without_tls: never).
@@ -407,14 +409,14 @@ func TestSMTPDSwaksAuth(t *testing.T) {
 
 			t.Run("wrong password", func(t *testing.T) {
 				out := swaks(t, addr, testMessage("wrong"), append(relay, "--tls", "--auth", "PLAIN", "--auth-user", "alice", "--auth-password", "wrong horse")...)
-				swaksRefused(t, "wrong password", out, "535 authorization failed (#5.7.0)")
+				swaksRefused(t, "wrong password", out, "535 5.7.0 authorization failed (#5.7.0)")
 			})
 
 			var ciphers []string
 			for _, mech := range []string{"PLAIN", "LOGIN"} {
 				token := "auth-" + strings.ToLower(mech)
 				out = swaks(t, addr, testMessage(token), append(relay, "--ehlo", token+".client.example", "--tls", "--auth", mech, "--auth-user", "alice", "--auth-password", "correct horse")...)
-				if !regexp.MustCompile(`(?m)^<~ +235 ok, go ahead \(#2\.0\.0\)\r?$`).MatchString(out) {
+				if !regexp.MustCompile(`(?m)^<~ +235 2\.0\.0 ok, go ahead \(#2\.0\.0\)\r?$`).MatchString(out) {
 					t.Fatalf("AUTH %s:\n%s", mech, out)
 				}
 				swaksQueuedOK(t, "AUTH "+mech, out)
@@ -534,20 +536,21 @@ func TestSMTPDOpenSSLClientCert(t *testing.T) {
 		args  []string
 		reply string // to RCPT to a foreign domain
 	}{
-		{"listed certificate", []string{"-cert", listedCert, "-key", listedKey}, `250 ok`},
+		// s_client says EHLO: replies carry the enhanced code (RFC 2034 §4)
+		{"listed certificate", []string{"-cert", listedCert, "-key", listedKey}, `250 2\.1\.5 ok`},
 		{"unlisted certificate", []string{"-cert", otherCert, "-key", otherKey},
-			regexp.QuoteMeta("553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying: email address not in my list of tlsclients (#5.7.1)")},
+			regexp.QuoteMeta("553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying: email address not in my list of tlsclients (#5.7.1)")},
 		{"no certificate", nil,
-			regexp.QuoteMeta("553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)")},
+			regexp.QuoteMeta("553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := startSClient(t, addrs["smtp"], tt.args...)
-			c.expect(`250 8BITMIME`, "EHLO cert.client.example")
-			c.expect(`250 ok`, "MAIL FROM:<user@example.com>")
+			c.expect(`250 SMTPUTF8`, "EHLO cert.client.example")
+			c.expect(`250 2\.1\.0 ok`, "MAIL FROM:<user@example.com>")
 			c.expect(tt.reply, "RCPT TO:<far@example.net>")
 			if !strings.HasPrefix(tt.reply, "250") {
-				c.expect(`221 test\.example`, "QUIT")
+				c.expect(`221 2\.0\.0 test\.example`, "QUIT")
 				return
 			}
 			c.expect(`354 go ahead`, "DATA")
@@ -557,8 +560,8 @@ func TestSMTPDOpenSSLClientCert(t *testing.T) {
 					lines[i] = "." + l // RFC 5321 §4.5.2
 				}
 			}
-			c.expect(`250 ok \d+ qp \d+`, append(lines, ".")...)
-			c.expect(`221 test\.example`, "QUIT")
+			c.expect(`250 2\.0\.0 ok \d+ qp \d+`, append(lines, ".")...)
+			c.expect(`221 2\.0\.0 test\.example`, "QUIT")
 		})
 	}
 	msgs := s.storedMessages(d)
@@ -655,11 +658,11 @@ func TestSMTPDUnderTcpserver(t *testing.T) {
 	}{
 		{"RELAYCLIENT relays", "127.0.0.1", "relayclient", "far@example.net", "", ""},
 		{"no relay without RELAYCLIENT", "127.0.0.4", "norelay", "far@example.net", "",
-			"553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"},
+			"553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"}, // RFC 2034 §4: after EHLO
 		{"rcpthosts without RELAYCLIENT", "127.0.0.4", "rcpthosts", "joe@test.example", "", ""},
 		{"DATABYTES small message", "127.0.0.3", "small", "joe@test.example", "", ""},
 		{"DATABYTES exceeded", "127.0.0.3", "big", "joe@test.example", big,
-			"552 sorry, that message size exceeds my databytes limit (#5.3.4)"},
+			"552 5.3.4 sorry, that message size exceeds my databytes limit (#5.3.4)"},
 	}
 	var queued []string
 	for _, tt := range tests {
@@ -720,7 +723,7 @@ func TestSMTPDSubmissionAndSMTPS(t *testing.T) {
 	s.writeConfig(conf)
 	d := s.startDaemon()
 	auth := []string{"--auth", "LOGIN", "--auth-user", "bob", "--auth-password", "secret"}
-	const authRequired = "530 authentication required (#5.7.1)"
+	const authRequired = "530 5.7.1 authentication required (#5.7.1)" // RFC 2034 §4: after EHLO
 
 	tests := []struct {
 		name, listener, token, to string

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qsend/qsend/delivery/remote/postfixtest"
 )
 
 // TestSMTPDExtensionsSwaks: swaks reads SIZE with databytes,
@@ -24,6 +26,27 @@ func TestSMTPDExtensionsSwaks(t *testing.T) {
 		"<-  250 2.1.0 ok", "<-  250 2.1.5 ok", "<-  221 2.0.0 test.example"} {
 		if !strings.Contains(out, want+"\r\n") && !strings.Contains(out, want+"\n") {
 			t.Errorf("no %q in swaks's transcript:\n%s", want, out)
+		}
+	}
+}
+
+// smtpStep is a command and the start of the last line of its reply.
+type smtpStep struct{ cmd, want string }
+
+// smtpSession runs steps on a new connection to addr; the first step's
+// empty command reads the greeting.
+func smtpSession(t *testing.T, addr string, steps []smtpStep) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	for _, step := range steps {
+		if got := smtpLine(t, c, br, step.cmd); !strings.HasPrefix(got, step.want) {
+			t.Fatalf("%q: reply %q, want %q", step.cmd, got, step.want)
 		}
 	}
 }
@@ -56,14 +79,7 @@ func TestUTF8LocalDelivery(t *testing.T) {
 	conf, addrs := smtpdConfig(t, []string{"smtp"})
 	s.writeConfig(conf + "concurrencylocal: 10\n")
 	s.startDaemon()
-	c, err := net.Dial("tcp", addrs["smtp"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	br := bufio.NewReader(c)
-	for _, step := range []struct{ cmd, want string }{
+	smtpSession(t, addrs["smtp"], []smtpStep{
 		{"", "220 test.example ESMTP"},
 		{"EHLO client.example", "250 SMTPUTF8"},
 		{"MAIL FROM:<sender@example.net>", "250 2.1.0 ok"},
@@ -75,11 +91,7 @@ func TestUTF8LocalDelivery(t *testing.T) {
 		{"DATA", "354 go ahead"},
 		{"Subject: grüße\r\n\r\nbody\r\n.", "250 2.0.0 ok "},
 		{"QUIT", "221 2.0.0 test.example"},
-	} {
-		if got := smtpLine(t, c, br, step.cmd); !strings.HasPrefix(got, step.want) {
-			t.Fatalf("%q: reply %q, want %q", step.cmd, got, step.want)
-		}
-	}
+	})
 	waitFor(t, "the queue to empty", func() bool { return len(s.listJSON()) == 0 })
 	for dir, rcpt := range map[string]string{"üser": "üser@test.example", "xn--ser-kva": "xn--ser-kva@test.example"} {
 		msgs := maildirMessages(t, filepath.Join(s.dir, "mail", dir, "Maildir"))
@@ -90,5 +102,47 @@ func TestUTF8LocalDelivery(t *testing.T) {
 	}
 	if msgs := maildirMessages(t, filepath.Join(s.dir, "mail", "xn", "Maildir")); len(msgs) != 0 {
 		t.Errorf("the A-label local part was split at '-': %q", msgs)
+	}
+}
+
+// TestUTF8PostfixRelay: a private Postfix with smtputf8_enable relays
+// üser@ a qsend domain to qsend's listener, which must offer SMTPUTF8
+// (RFC 6531 §3.1; before, Postfix bounced it with 5.6.7 "SMTPUTF8 is
+// required, but was not offered"), and the message reaches üser's Maildir.
+func TestUTF8PostfixRelay(t *testing.T) {
+	s := newSite(t)
+	conf, addrs := smtpdConfig(t, []string{"smtp"})
+	s.writeConfig(conf + "concurrencylocal: 10\n")
+	s.startDaemon()
+	_, port, err := net.SplitHostPort(addrs["smtp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf := postfixtest.Start(t, postfixtest.Options{Domain: "pf.test", Main: map[string]string{
+		"smtputf8_enable": "yes",
+		"relay_domains":   "test.example",
+		"transport_maps":  "inline:{test.example=smtp:[127.0.0.1]:" + port + "}",
+	}})
+	smtpSession(t, pf.Addr().String(), []smtpStep{
+		{"", "220 "},
+		{"EHLO client.example", "250 "},
+		{"MAIL FROM:<sénder@pf.test> SMTPUTF8", "250 "},
+		{"RCPT TO:<üser@test.example>", "250 "},
+		{"DATA", "354 "},
+		{"Subject: grüße\r\n\r\nbody\r\n.", "250 "},
+		{"QUIT", "221 "},
+	})
+	dir := filepath.Join(s.dir, "mail", "üser", "Maildir")
+	deadline := time.Now().Add(30 * time.Second)
+	for len(maildirMessages(t, dir)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing in %s\n%s\n%s", dir, pf.Log(), s.daemonLog())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	msgs := maildirMessages(t, dir)
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0], "Return-Path: <sénder@pf.test>\nDelivered-To: üser@test.example\n") ||
+		!strings.Contains(msgs[0], "Subject: grüße\n") {
+		t.Fatalf("üser's Maildir: %q", msgs)
 	}
 }

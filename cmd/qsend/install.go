@@ -43,6 +43,7 @@ const installUser = "qsend"
 // Where install puts what it installs, below --root.
 const (
 	installUnit    = "/etc/systemd/system/qsend.service"
+	packageUnit    = "/lib/systemd/system/qsend.service" // where the Debian package puts it
 	installService = "/etc/qsend/service"
 	installLogDir  = "/var/log/qsend"
 	installManDir  = "/usr/share/man"
@@ -405,8 +406,12 @@ func (in *installer) link(path, suffix string) error {
 // services installs the unit and the run scripts with the configured paths.
 func (in *installer) services() error {
 	r := strings.NewReplacer(shippedBin, in.bin, shippedState, in.stateDir, shippedControl, in.controlDir)
+	unit := installUnit
+	if _, err := os.Stat(in.at(packageUnit)); err == nil {
+		unit = packageUnit // the package's own, kept up to date
+	}
 	for _, f := range []struct{ src, dst string }{
-		{"service/qsend.service", installUnit},
+		{"service/qsend.service", unit},
 		{"service/run", installService + "/run"},
 		{"service/log/run", installService + "/log/run"},
 	} {

@@ -32,7 +32,7 @@ func (s *session) dataCmd() {
 		return
 	}
 	env := envelope.Envelope{Sender: s.sender, Recipients: s.rcpts}
-	origin := s.origin()
+	origin, received := s.origin(), s.received(s.o.Now())
 	s.resetTx() // qmail: seenmail = 0
 	s.reply(replyGoAhead)
 
@@ -40,7 +40,7 @@ func (s *session) dataCmd() {
 	if buf == nil {
 		buf = s.srv.getSpool()
 	}
-	sp := newSpool(s.ctx, s.o.Queue, env, origin, s.received(s.o.Now()), buf)
+	sp := newSpool(s.ctx, s.o.Queue, env, origin, received, buf)
 	defer func() { s.spoolBuf = s.srv.keepSpool(sp.release()) }()
 	res, err := s.readBody(sp)
 	if err != nil {

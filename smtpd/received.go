@@ -65,11 +65,22 @@ func (s *session) received(now time.Time) string {
 //     tls_verify(), qmail-tls 20070408 and later);
 //   - ESMTPA, or ESMTPSA (<cipher> encrypted, authenticated) under TLS,
 //     after AUTH, as the qmail AUTH patches combined with qmail-tls write
-//     it (RFC 3848 names).
+//     it (RFC 3848 names);
+//   - in a transaction with SMTPUTF8, UTF8SMTP, UTF8SMTPA, UTF8SMTPS or
+//     UTF8SMTPSA in their place (RFC 6531 §3.7.3).
 //
 // The certificate's address is filtered like the other fields (qmail-tls
 // writes it unfiltered), so it cannot add header lines.
 func (s *session) protocol() string {
+	p := s.esmtpProtocol()
+	if s.utf8 {
+		// RFC 6531 §3.7.3: "UTF8SMTP" for ESMTP, "UTF8SMTPS" for ESMTPS...
+		p = "UTF8" + strings.TrimPrefix(p, "E")
+	}
+	return p
+}
+
+func (s *session) esmtpProtocol() string {
 	switch {
 	case s.tls == nil && s.authUser != "":
 		return "ESMTPA"

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -157,6 +158,26 @@ func TestEnhanced(t *testing.T) {
 	for _, tt := range tests {
 		if got := enhanced(tt.text, tt.verb); got != tt.want {
 			t.Errorf("enhanced(%q, %q) = %q, want %q", tt.text, tt.verb, got, tt.want)
+		}
+	}
+}
+
+// TestReceivedUTF8: the Received line of a message sent with SMTPUTF8
+// says UTF8SMTP (RFC 6531 §3.7.3); without it, qmail's SMTP.
+func TestReceivedUTF8(t *testing.T) {
+	ts := startServer(t, serverConfig{})
+	runDialogue(t, ts, []step{
+		ehloStep("EHLO c\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\n"+rcptLocal+"DATA\r\nx\r\n.\r\n",
+			"250 2.1.0 ok", "250 2.1.5 ok", "354 go ahead", "250 2.0.0 ok 1709618828 qp 4242"),
+		s(mailOK+rcptLocal+"DATA\r\nx\r\n.\r\n", "250 2.1.0 ok", "250 2.1.5 ok", "354 go ahead", "250 2.0.0 ok 1709618828 qp 4242"),
+	})
+	msgs := ts.q.messages(t)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	for i, with := range []string{" with UTF8SMTP; ", " with SMTP; "} {
+		if !strings.Contains(msgs[i].body, "\n  by ") || !strings.Contains(msgs[i].body[:strings.Index(msgs[i].body, "\nx\n")], with) {
+			t.Errorf("message %d: %q, want %q", i, msgs[i].body, with)
 		}
 	}
 }

@@ -480,7 +480,7 @@ func TestSessionTimeout(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.expectClosed()
-	if d := time.Since(begin); d < 500*time.Millisecond || d > 2*time.Second {
+	if d := time.Since(begin); d < 500*time.Millisecond || d > 10*time.Second {
 		t.Errorf("session ended after %v", d)
 	}
 }
@@ -488,14 +488,16 @@ func TestSessionTimeout(t *testing.T) {
 // TestLineTooSlow: a command line must arrive whole within Timeout,
 // however often its bytes come.
 func TestLineTooSlow(t *testing.T) {
-	ts := startServer(t, serverConfig{opts: func(o *Options) { o.Timeout = 400 * time.Millisecond }})
+	// A byte every 100 ms is ten times inside Timeout, so only the whole
+	// line's deadline can end the session, even on a loaded machine.
+	ts := startServer(t, serverConfig{opts: func(o *Options) { o.Timeout = time.Second }})
 	c := dial(t, ts.addr)
 	c.expect(greeting)
 	begin := time.Now()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for _, b := range "NOOP NOOP NOOP" {
+		for _, b := range strings.Repeat("NOOP ", 8) {
 			if _, err := c.c.Write([]byte(string(b))); err != nil {
 				return
 			}
@@ -503,7 +505,7 @@ func TestLineTooSlow(t *testing.T) {
 		}
 	}()
 	c.expect("421 timeout: command line too slow (#4.4.2)")
-	if d := time.Since(begin); d < 400*time.Millisecond || d > time.Second {
+	if d := time.Since(begin); d < time.Second || d > 10*time.Second {
 		t.Errorf("dropped after %v", d)
 	}
 	<-done
@@ -544,7 +546,7 @@ func TestMinDataRate(t *testing.T) {
 	slow.expect("421 timeout: data too slow (#4.4.2)")
 	slow.c.Close()
 	<-sent
-	if d := time.Since(begin); d < 300*time.Millisecond || d > 1500*time.Millisecond {
+	if d := time.Since(begin); d < 300*time.Millisecond || d > 10*time.Second {
 		t.Errorf("dropped after %v", d)
 	}
 	if n := len(ts.q.messages(t)); n != 1 {

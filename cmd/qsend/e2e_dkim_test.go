@@ -29,7 +29,13 @@ func TestDKIMEndToEnd(t *testing.T) {
 	}
 	w := newRemoteWorld(t)
 	w.dns.Add("example.net. 60 IN MX 10 mx.example.net.", "mx.example.net. 60 IN A 127.0.0.2")
-	mxs := w.server(t, "127.0.0.2", smtptest.Config{Pipelining: true, EightBitMIME: true})
+	mxs := w.server(t, "127.0.0.2", smtptest.Config{Pipelining: true, EightBitMIME: true,
+		Reply: func(cmd, arg string) (int, string) {
+			if cmd == "RCPT" && strings.Contains(arg, "nobody@") {
+				return 550, "5.1.1 no such user"
+			}
+			return 0, ""
+		}})
 	s := newSite(t)
 	s.writeControl("rcpthosts", "test.example\n")
 	listen, addrs := smtpdConfig(t, []string{"smtp"})
@@ -83,6 +89,24 @@ func TestDKIMEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Its bounce, to a local sender, is signed with me's keys.
+	if _, errOut, code := s.run("From: alice@test.example\nTo: nobody@example.net\nSubject: to bounce\n\nx\n", "sendmail", "-t"); code != 0 {
+		t.Fatalf("sendmail: exit %d: %s", code, errOut)
+	}
+	waitFor(t, "the bounce", func() bool {
+		for _, m := range s.listJSON() {
+			// A message listed may be delivered and gone before it is shown.
+			sh, _, _ := s.run("", "qsend", "queue", "show", strconv.FormatUint(uint64(m.ID), 10))
+			if strings.Contains(sh, "MAILER-DAEMON@test.example") {
+				if strings.Count(sh, "DKIM-Signature: ") != 2 || !strings.Contains(sh, "d=test.example") {
+					t.Fatalf("the bounce is not signed with me's keys:\n%s", sh)
+				}
+				return true
+			}
+		}
+		return false
+	})
+
 	// Mail from the Internet to a local domain is not signed.
 	msg := "From: alice@test.example\r\nTo: postmaster@test.example\r\nSubject: inbound\r\n\r\nhi\r\n"
 	if err := smtp.SendMail(addrs["smtp"], nil, "alice@test.example", []string{"postmaster@test.example"}, []byte(msg)); err != nil {
@@ -91,7 +115,7 @@ func TestDKIMEndToEnd(t *testing.T) {
 	var shown string
 	waitFor(t, "the inbound message", func() bool {
 		for _, m := range s.listJSON() {
-			if sh := s.mustRun("queue", "show", strconv.FormatUint(uint64(m.ID), 10)); strings.Contains(sh, "Subject: inbound") {
+			if sh, _, _ := s.run("", "qsend", "queue", "show", strconv.FormatUint(uint64(m.ID), 10)); strings.Contains(sh, "Subject: inbound") {
 				shown = sh
 				return true
 			}

@@ -20,9 +20,10 @@ import (
 // TestDKIMEndToEnd: keys made by `qsend dkim keygen` (RSA and Ed25519),
 // checked against the DNS by `qsend dkim check` before and after they
 // are published; mail that sendmail queues as a local user is signed
-// with both and verifies with dkimpy at the MX, a large one too; mail
-// that an unauthenticated SMTP client sends to a local domain is not
-// signed.
+// with both and verifies with dkimpy at the MX, a large one too; the
+// bounce of one is signed with me's keys; a RELAYCLIENT client's mail
+// is signed; mail that an unauthenticated SMTP client sends to a local
+// domain is not.
 func TestDKIMEndToEnd(t *testing.T) {
 	if err := exec.Command("/usr/bin/python3", "-c", "import dkim, dns.resolver").Run(); err != nil {
 		t.Skip("python3-dkim is not installed (scripts/test installs it)")
@@ -38,7 +39,17 @@ func TestDKIMEndToEnd(t *testing.T) {
 		}})
 	s := newSite(t)
 	s.writeControl("rcpthosts", "test.example\n")
-	listen, addrs := smtpdConfig(t, []string{"smtp"})
+	// RELAYCLIENT for 127.0.0.1 only, when tcprules is there to compile
+	// the rules.
+	relayRules := ""
+	if _, err := exec.LookPath("tcprules"); err == nil {
+		cdb := filepath.Join(s.dir, "tcp.smtp.cdb")
+		if out, code := runTool(t, "127.0.0.1:allow,RELAYCLIENT=\"\"\n:allow\n", "tcprules", cdb, cdb+".tmp"); code != 0 {
+			t.Fatalf("tcprules: exit %d: %s", code, out)
+		}
+		relayRules = "tcprules: " + cdb
+	}
+	listen, addrs := smtpdConfig(t, []string{"smtp"}, relayRules)
 	s.writeConfig(w.config(listen))
 
 	for _, args := range [][]string{{"test.example", "r1"}, {"test.example", "--type", "ed25519", "e1"}} {
@@ -107,11 +118,21 @@ func TestDKIMEndToEnd(t *testing.T) {
 		return false
 	})
 
-	// Mail from the Internet to a local domain is not signed.
-	msg := "From: alice@test.example\r\nTo: postmaster@test.example\r\nSubject: inbound\r\n\r\nhi\r\n"
-	if err := smtp.SendMail(addrs["smtp"], nil, "alice@test.example", []string{"postmaster@test.example"}, []byte(msg)); err != nil {
-		t.Fatal(err)
+	// A RELAYCLIENT client's mail is signed.
+	if relayRules != "" {
+		n := mxs.Count()
+		sendFrom(t, "127.0.0.1", addrs["smtp"], "bob@example.net", "From: alice@test.example\r\nTo: bob@example.net\r\nSubject: relayed\r\n\r\nhi\r\n")
+		if !mxs.WaitCount(n+1, 30*time.Second) {
+			t.Fatal("the relayed message did not arrive")
+		}
+		m := mxs.Messages()[n]
+		if out, code := runTool(t, string(m.Data), "/usr/bin/python3", "../../internal/dkim/testdata/verify.py", host, port); code != 0 || strings.Count(out, "pass") != 2 {
+			t.Errorf("dkimpy on the RELAYCLIENT message: exit %d\n%s", code, out)
+		}
 	}
+
+	// Mail from the Internet to a local domain is not signed.
+	sendFrom(t, "127.0.0.4", addrs["smtp"], "postmaster@test.example", "From: alice@test.example\r\nTo: postmaster@test.example\r\nSubject: inbound\r\n\r\nhi\r\n")
 	var shown string
 	waitFor(t, "the inbound message", func() bool {
 		for _, m := range s.listJSON() {
@@ -131,4 +152,38 @@ func TestDKIMEndToEnd(t *testing.T) {
 	if log := s.daemonLog(); bytes.Contains([]byte(log), []byte("signing failed")) {
 		t.Errorf("signing failed:\n%s", log)
 	}
+}
+
+// sendFrom sends msg from alice@test.example to rcpt over SMTP to addr,
+// from the loopback address src.
+func sendFrom(t *testing.T, src, addr, rcpt, msg string) {
+	t.Helper()
+	dialer := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+	conn, err := dialer.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	c, err := smtp.NewClient(conn, "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("alice@test.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt(rcpt); err != nil {
+		t.Fatalf("RCPT %s from %s: %v", rcpt, src, err)
+	}
+	wc, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wc.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if err := wc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/smtp"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -186,4 +187,58 @@ func sendFrom(t *testing.T, src, addr, rcpt, msg string) {
 		t.Fatal(err)
 	}
 	c.Quit()
+}
+
+// TestDKIMReload: a key added while the daemon runs signs after SIGHUP; a
+// key readable by others makes the reload fail, keeping the keys in use,
+// and stops a start, naming the file.
+func TestDKIMReload(t *testing.T) {
+	w := newRemoteWorld(t)
+	w.dns.Add("example.net. 60 IN MX 10 mx.example.net.", "mx.example.net. 60 IN A 127.0.0.2")
+	mxs := w.server(t, "127.0.0.2", smtptest.Config{Pipelining: true})
+	s := newSite(t)
+	s.writeConfig(w.config(""))
+	d := s.startDaemon()
+	send := func(subject string) []byte {
+		t.Helper()
+		n := mxs.Count()
+		if _, errOut, code := s.run("From: alice@test.example\nTo: bob@example.net\nSubject: "+subject+"\n\nx\n", "sendmail", "-t"); code != 0 {
+			t.Fatalf("sendmail: exit %d: %s", code, errOut)
+		}
+		if !mxs.WaitCount(n+1, 30*time.Second) {
+			t.Fatalf("%s did not arrive", subject)
+		}
+		return mxs.Messages()[n].Data
+	}
+	if m := send("before"); bytes.Contains(m, []byte("DKIM-Signature")) {
+		t.Fatal("signed without a key")
+	}
+	s.mustRun("dkim", "keygen", "test.example", "--type", "ed25519", "e1")
+	hup := func() {
+		t.Helper()
+		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hup()
+	waitFor(t, "the reload", func() bool { return strings.Contains(s.daemonLog(), "configuration reloaded") })
+	if m := send("after"); !bytes.Contains(m, []byte("DKIM-Signature: ")) || !bytes.Contains(m, []byte("d=test.example")) {
+		t.Fatalf("not signed after the reload:\n%s", m)
+	}
+	key := filepath.Join(s.control, "domainkeys", "test.example", "e1")
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup()
+	waitFor(t, "the failed reload", func() bool { return strings.Contains(s.daemonLog(), "reload failed") })
+	if m := send("kept"); !bytes.Contains(m, []byte("DKIM-Signature: ")) {
+		t.Fatal("the failed reload dropped the key in use")
+	}
+	if err := d.stop(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := s.run("", "qsend", "daemon")
+	if code == 0 || !strings.Contains(errOut, key+": readable by others") {
+		t.Errorf("daemon with a bad key: exit %d: %s", code, errOut)
+	}
 }

@@ -415,9 +415,9 @@ func (t *txn) body() error {
 	c.sessionLimit += allowance
 	c.startPhase("message transfer", deadline)
 	if c.buf == nil {
-		c.buf = make([]byte, 32*1024)
+		c.buf = make([]byte, 32*1024+MaxLine+1)
 	}
-	rerr, werr := writeBody(c.w, t.msg.Body, c.buf)
+	rerr, werr := writeBody(c.w, t.msg.Body, c.buf[:32*1024], c.buf[32*1024:])
 	if rerr != nil {
 		// The data cannot be ended without sending a truncated message as
 		// if whole: drop the connection instead.

@@ -321,7 +321,7 @@ func TestBodyOnTheWire(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
 			w := bufioWriter(&b)
-			if rerr, werr := writeBody(w, strings.NewReader(tt.stored), make([]byte, 7)); rerr != nil || werr != nil {
+			if rerr, werr := writeBody(w, strings.NewReader(tt.stored), make([]byte, 7), make([]byte, MaxLine+1)); rerr != nil || werr != nil {
 				t.Fatal(rerr, werr)
 			}
 			w.Flush()

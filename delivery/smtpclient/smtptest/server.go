@@ -33,6 +33,10 @@ type Config struct {
 	MaxRcpts  int    // more recipients than this in one transaction get 452 4.5.3
 	DropAfter string // close the connection right after receiving this command ("DATA", "DOT" = after the final dot, before replying)
 	Discard   bool   // do not keep messages (benchmark sink); count them only
+	// LineLimit, when positive, refuses after the final dot a message with
+	// a line longer than this many octets without CRLF, with "500 Line too
+	// long" as aiosmtpd does.
+	LineLimit int
 	// LMTP makes the server speak LMTP (RFC 2033): it answers LHLO (and
 	// refuses HELO and EHLO, §4.1), and after the final dot sends one reply
 	// per recipient accepted at RCPT, in RCPT order (§4.2), scripted per

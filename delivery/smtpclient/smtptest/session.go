@@ -265,6 +265,9 @@ func (ss *session) dataCmd(arg string) error {
 	if len(ss.rcpts) == 0 {
 		code, text = 554, "5.5.1 no valid recipients"
 	}
+	if tooLong(data, ss.s.cfg.LineLimit) {
+		code, text = 500, "Line too long"
+	}
 	code, text = ss.script("DOT", "", code, text)
 	if code >= 200 && code < 300 && len(ss.rcpts) > 0 {
 		ss.s.deliver(Received{Sender: ss.from, Rcpts: ss.rcpts, Data: data,
@@ -377,4 +380,18 @@ func (ss *session) send(code int, text string) error {
 		return errDrop
 	}
 	return nil
+}
+
+// tooLong reports whether data has a line longer than limit octets
+// without its CRLF (limit 0: no limit).
+func tooLong(data []byte, limit int) bool {
+	if limit <= 0 {
+		return false
+	}
+	for _, l := range bytes.Split(data, []byte("\r\n")) {
+		if len(l) > limit {
+			return true
+		}
+	}
+	return false
 }

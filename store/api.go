@@ -105,6 +105,12 @@ type Message struct {
 	// SMTPUTF8 says the message came with SMTPUTF8 on MAIL (RFC 6531
 	// §3.4): its next hop must offer SMTPUTF8 too.
 	SMTPUTF8 bool
+	// WireSize is the body's size with CRLF line ends, as SMTP sends it
+	// and RFC 1870 §3 counts it: Size plus one octet for each bare LF or
+	// bare CR, plus two for a final line without a line end. It is found
+	// while the body is stored; 0 for messages stored before it was
+	// (then Size is the nearest there is).
+	WireSize int64
 }
 
 // NewMessage is what Enqueue needs besides the body.

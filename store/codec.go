@@ -38,13 +38,15 @@ type record struct {
 //	uvarint  number of recipients, then each as
 //	         string addr, byte state, uvarint attempts,
 //	         varint next attempt, varint last attempt, string last result
+//	uvarint  wire size (optional)
 //
 // A string is a uvarint length followed by its bytes. Times are unix
 // nanoseconds with 0 for the zero time. flagWarned was added later
 // without a new version: records written before it lack the bit, which
 // reads as Warned false; flagSMTPUTF8 the same way (SMTPUTF8 false).
 // stateTLSPolicy, the high bit of a recipient's
-// state byte, was added the same way.
+// state byte, was added the same way. The wire size was added later as a
+// trailing field: records without it read as WireSize 0.
 const codecVersion = 1
 
 // stateTLSPolicy marks, in a recipient's state byte, that its last result
@@ -118,6 +120,9 @@ func encodeRecord(r *record) []byte {
 		b = binary.AppendVarint(b, toNanos(rc.NextAttempt))
 		b = binary.AppendVarint(b, toNanos(rc.LastAttempt))
 		b = appendString(b, rc.LastResult)
+	}
+	if r.WireSize > 0 {
+		b = binary.AppendUvarint(b, uint64(r.WireSize))
 	}
 	return b
 }
@@ -193,7 +198,15 @@ func decodeRecord(id ID, b []byte) (*record, error) {
 		}
 	}
 	if d.err == nil && len(d.b) != 0 {
-		d.fail("%d bytes after the last recipient", len(d.b))
+		ws := d.uvarint()
+		// Only a positive wire size is written: 0 would be a stray byte.
+		if (ws == 0 || ws > math.MaxInt64) && d.err == nil {
+			d.fail("wire size %d", ws)
+		}
+		r.WireSize = int64(ws)
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("%d bytes after the wire size", len(d.b))
 	}
 	if d.err == nil && len(r.Recipients) == 0 {
 		d.fail("no recipients")

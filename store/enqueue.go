@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -71,7 +72,7 @@ func (s *Store) EnqueueMessage(ctx context.Context, m NewMessage, body io.Reader
 	}
 	var id ID
 	if second == nil {
-		rec.EightBit = eight.seen
+		rec.EightBit, rec.WireSize = eight.seen, eight.wireSize()
 		id, err = s.enqueueSmall(rec, first)
 	} else {
 		id, err = s.enqueueLarge(ctx, rec, eight, first, second, eof)
@@ -84,14 +85,27 @@ func (s *Store) EnqueueMessage(ctx context.Context, m NewMessage, body io.Reader
 	return msg, nil
 }
 
-// eightBitReader notes whether any byte read through it is above 127.
+// eightBitReader notes whether any byte read through it is above 127, and
+// counts what Message.WireSize needs.
 type eightBitReader struct {
 	r    io.Reader
 	seen bool
+	n    int64 // bytes read
+	ends int64 // LFs and CRs, less two for each CRLF: the bare ones
+	last byte  // the last byte read
 }
 
 func (e *eightBitReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
+	if n > 0 {
+		q := p[:n]
+		e.ends += int64(bytes.Count(q, []byte{'\n'}) + bytes.Count(q, []byte{'\r'}) - 2*bytes.Count(q, []byte("\r\n")))
+		if e.last == '\r' && q[0] == '\n' {
+			e.ends -= 2
+		}
+		e.n += int64(n)
+		e.last = q[n-1]
+	}
 	if !e.seen {
 		for _, c := range p[:n] {
 			if c > 127 {
@@ -101,6 +115,17 @@ func (e *eightBitReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// wireSize is Message.WireSize of the body read: SMTP sends each bare LF
+// and bare CR as CRLF and adds a CRLF to a final line without one
+// (smtpclient's body writer; RFC 5321 §2.3.8).
+func (e *eightBitReader) wireSize() int64 {
+	size := e.n + e.ends
+	if e.n > 0 && e.last != '\n' && e.last != '\r' {
+		size += 2
+	}
+	return size
 }
 
 // newRecord builds the record of a new message: every recipient pending
@@ -243,7 +268,7 @@ func (s *Store) enqueueLarge(ctx context.Context, rec *record, body *eightBitRea
 		s.abandonPartial(id)
 		return 0, err
 	}
-	rec.ID, rec.Size, rec.EightBit = id, size, body.seen
+	rec.ID, rec.Size, rec.EightBit, rec.WireSize = id, size, body.seen, body.wireSize()
 	var dup ID
 	err = s.db.Batch(func(tx *bolt.Tx) error {
 		dup = 0

@@ -123,7 +123,8 @@ func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, rt r
 			continue
 		}
 		body := &rewinder{open: job.Body}
-		res, err := c.Send(ctx, smtpclient.Envelope{Sender: env.sender, Rcpts: env.rcpts}, smtpclient.Message{Body: body, Size: job.Msg.Size, EightBit: job.Msg.EightBit})
+		res, err := c.Send(ctx, smtpclient.Envelope{Sender: env.sender, Rcpts: env.rcpts}, smtpclient.Message{Body: body, Size: job.Msg.Size, EightBit: job.Msg.EightBit,
+			WireSize: job.Msg.WireSize, SMTPUTF8: job.Msg.SMTPUTF8})
 		body.Close()
 		var se *smtpclient.Error
 		errors.As(err, &se)
@@ -135,9 +136,9 @@ func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, rt r
 			r := res[j]
 			switch {
 			case r.State == smtpclient.Delivered:
-				g.settle(p, store.Delivered, "ok", resultText(r, ip))
+				g.settle(p, store.Delivered, "ok", resultText(r, host, ip))
 			case r.State == smtpclient.Failed:
-				g.settle(p, store.Failed, stageReason(r.Stage), resultText(r, ip))
+				g.settle(p, store.Failed, stageReason(r.Stage), resultText(r, host, ip))
 			case err != nil && afterDot(se):
 				// RFC 5321 §6.1: the message may have been delivered; say so
 				// and retry later, never at once elsewhere.
@@ -150,7 +151,7 @@ func (t *Transport) send(ctx context.Context, g *group, c *smtpclient.Conn, rt r
 					moveOn, why = lostText(ip, false, causeOf(se, err)), "connection"
 				}
 			default:
-				g.settle(p, store.Deferred, stageReason(r.Stage), resultText(r, ip)+tlsReport(c, rt))
+				g.settle(p, store.Deferred, stageReason(r.Stage), resultText(r, host, ip)+tlsReport(c, rt))
 			}
 		}
 	}

@@ -59,10 +59,13 @@ func stageText(stage smtpclient.Stage, ip string) string {
 	return "Connected to " + ip + " but the session failed.\n"
 }
 
-// resultText is the report for one recipient's result from a server
-// (qmail-remote.c smtp(): "accepted message.", and "Giving up on IP."
-// after a permanent refusal of a recipient).
-func resultText(r smtpclient.RcptResult, ip string) string {
+// resultText is the report for one recipient's result from the server
+// host at ip (qmail-remote.c smtp(): "accepted message.", and "Giving up
+// on IP." after a permanent refusal of a recipient).
+func resultText(r smtpclient.RcptResult, host, ip string) string {
+	if r.NoSMTPUTF8 {
+		return noSMTPUTF8Text(host, ip)
+	}
 	if r.State == smtpclient.Delivered {
 		return ip + " accepted message.\n" + remoteSaid(&r.Reply)
 	}
@@ -71,6 +74,14 @@ func resultText(r smtpclient.RcptResult, ip string) string {
 		text += "Giving up on " + ip + ".\n"
 	}
 	return text
+}
+
+// noSMTPUTF8Text is the failure of a message that needs SMTPUTF8 at a
+// server that does not offer it, decided before MAIL (RFC 6531 §3.2):
+// Postfix's text (smtp_proto.c), as qmail-remote has none, with RFC 6531
+// §3.2's 5.6.7 in qmail's form.
+func noSMTPUTF8Text(host, ip string) string {
+	return "SMTPUTF8 is required, but was not offered by host " + host + "[" + ip + "] (#5.6.7)\n"
 }
 
 // diedText is qmail-remote's report of a connection lost mid-session
@@ -234,8 +245,9 @@ func Texts() []string {
 	}
 	tlsFailure := &policy.Failure{Text: "TLS unable to verify server " + host + ": certificate has expired"}
 	out = append(out,
-		resultText(smtpclient.RcptResult{Reply: ok, Stage: smtpclient.StageBody, State: smtpclient.Delivered}, ip),
-		resultText(smtpclient.RcptResult{Reply: refused, Stage: smtpclient.StageRcpt, State: smtpclient.Failed}, ip),
+		resultText(smtpclient.RcptResult{Reply: ok, Stage: smtpclient.StageBody, State: smtpclient.Delivered}, host, ip),
+		resultText(smtpclient.RcptResult{Reply: refused, Stage: smtpclient.StageRcpt, State: smtpclient.Failed}, host, ip),
+		noSMTPUTF8Text(host, ip),
 		diedText(ip, false, nil),
 		diedText(ip, true, errors.New("read tcp 192.0.2.2:40000->192.0.2.1:25: read: connection reset by peer")),
 		timeoutText(ip, false, &smtpclient.TimeoutError{Phase: smtpclient.StageGreeting.String(), Limit: smtpclient.DefaultHeloTimeout}),

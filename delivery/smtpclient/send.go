@@ -21,8 +21,27 @@ type Message struct {
 	// transaction (MaxRcpts, 452 carry-over) the body is read again from
 	// the start, which needs an io.Seeker (an *os.File or *bytes.Reader).
 	Body     io.Reader
-	Size     int64 // stored size, for SIZE= (RFC 1870)
+	Size     int64 // stored size
 	EightBit bool  // the body has bytes over 127: BODY=8BITMIME when offered (RFC 6152)
+	// WireSize is the size with CRLF line ends, which SIZE= gives (RFC
+	// 1870 §3); 0 when unknown, and then Size is given.
+	WireSize int64
+	// SMTPUTF8 says the message came with SMTPUTF8 (RFC 6531 §3.4): when
+	// it is EightBit too its header may hold UTF-8, so the server must
+	// offer SMTPUTF8 unless the header is ASCII.
+	SMTPUTF8 bool
+}
+
+// sizeParam is what SIZE= and the server's limit are compared with: the
+// wire size, or the stored size when that is unknown. RFC 1870 §6 lets a
+// client give an estimate: this one leaves out the CRLFs the writer adds
+// when it folds lines over MaxLine octets (two octets a fold), which
+// cannot be known without reading the body first.
+func (m Message) sizeParam() int64 {
+	if m.WireSize > 0 {
+		return m.WireSize
+	}
+	return m.Size
 }
 
 // State is what became of one recipient.
@@ -55,11 +74,14 @@ type RcptResult struct {
 	Stage    Stage
 	State    State
 	AfterDot bool // the connection failed after the final dot: possible duplicate
+	// NoSMTPUTF8 says the message needs SMTPUTF8, which the server did
+	// not offer (RFC 6531 §3.2): nothing was sent, and Reply is made up.
+	NoSMTPUTF8 bool
 }
 
 // Synthetic reply texts for refusals decided before anything is sent.
 const (
-	textNeedUTF8  = "5.6.7 the address needs SMTPUTF8, which the server does not offer"
+	textNeedUTF8  = "5.6.7 the message needs SMTPUTF8, which the server does not offer"
 	textTooBig    = "5.3.4 message size %d exceeds the server's limit %d"
 	textNoReread  = "4.3.0 the message cannot be read again for another transaction"
 	textRereadErr = "4.3.0 unable to read the message again: %v"
@@ -84,16 +106,23 @@ func (c *Conn) Send(ctx context.Context, env Envelope, msg Message) ([]RcptResul
 	stop := c.watch(ctx)
 	defer stop()
 
-	utf8 := needsUTF8(env)
+	utf8, rep, ok := needsUTF8(env, msg, c.ext.SMTPUTF8)
+	if !ok {
+		setAll(res, all(len(res)), rep, StageMail)
+		return res, nil
+	}
 	if utf8 && !c.ext.SMTPUTF8 {
 		// RFC 6531 §3.2: without SMTPUTF8 the message cannot go to this
 		// server; nothing is sent.
 		setAll(res, all(len(res)), synthetic(553, textNeedUTF8), StageMail)
+		for i := range res {
+			res[i].NoSMTPUTF8 = true
+		}
 		return res, nil
 	}
-	if c.ext.Size > 0 && msg.Size > c.ext.Size {
+	if size := msg.sizeParam(); c.ext.Size > 0 && size > c.ext.Size {
 		// RFC 1870 §6: do not send a message larger than the limit.
-		setAll(res, all(len(res)), synthetic(552, fmt.Sprintf(textTooBig, msg.Size, c.ext.Size)), StageMail)
+		setAll(res, all(len(res)), synthetic(552, fmt.Sprintf(textTooBig, size, c.ext.Size)), StageMail)
 		return res, nil
 	}
 
@@ -186,8 +215,8 @@ func (t *txn) fail(err error, batch, rest []int) {
 func (t *txn) mailCommand() string {
 	c := t.c
 	s := "MAIL FROM:<" + t.env.Sender + ">"
-	if c.ext.SizeOffered && t.msg.Size > 0 {
-		s += " SIZE=" + strconv.FormatInt(t.msg.Size, 10) // RFC 1870 §6
+	if size := t.msg.sizeParam(); c.ext.SizeOffered && size > 0 {
+		s += " SIZE=" + strconv.FormatInt(size, 10) // RFC 1870 §6, an estimate (Message.sizeParam)
 	}
 	if t.msg.EightBit && c.ext.EightBitMIME {
 		s += " BODY=8BITMIME" // RFC 6152 §3
@@ -506,23 +535,74 @@ func all(n int) []int {
 	return idx
 }
 
-// needsUTF8 reports whether an address of env is not ASCII (RFC 6531 §3.4).
-func needsUTF8(env Envelope) bool {
-	ascii := func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if s[i] >= 0x80 {
-				return false
-			}
-		}
-		return true
-	}
+// needsUTF8 decides whether the transaction needs SMTPUTF8 (RFC 6531 §3.4:
+// "If the envelope or message being sent requires any of the SMTPUTF8
+// extension capabilities, the SMTP client MUST supply the SMTPUTF8
+// parameter"): an address that is not ASCII, or a message that came with
+// SMTPUTF8 and has a byte over 127. Such a message, for a server that
+// does not offer SMTPUTF8 (offered reports it), needs it only when the
+// byte is in its header (RFC 6532 §3): the header is read, and the body
+// rewound. ok false means the body could not be read; rep says why.
+func needsUTF8(env Envelope, msg Message, offered bool) (need bool, rep Reply, ok bool) {
 	if !ascii(env.Sender) {
-		return true
+		return true, Reply{}, true
 	}
 	for _, r := range env.Rcpts {
 		if !ascii(r) {
-			return true
+			return true, Reply{}, true
 		}
 	}
-	return false
+	if !msg.SMTPUTF8 || !msg.EightBit {
+		return false, Reply{}, true
+	}
+	if offered {
+		return true, Reply{}, true
+	}
+	need, err := headerNot7Bit(msg.Body)
+	if err != nil {
+		return false, synthetic(451, fmt.Sprintf(textRereadErr, err)), false
+	}
+	if rep, ok := rewind(msg.Body); !ok {
+		return false, rep, false
+	}
+	return need, Reply{}, true
+}
+
+// ascii reports whether s has no byte over 127.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// headerNot7Bit reads the message's header, up to the first empty line,
+// and reports whether it has a byte over 127.
+func headerNot7Bit(body io.Reader) (bool, error) {
+	var buf [4096]byte
+	lineStart := true
+	for {
+		n, err := body.Read(buf[:])
+		for _, b := range buf[:n] {
+			switch {
+			case b >= 0x80:
+				return true, nil
+			case b == '\n':
+				if lineStart {
+					return false, nil
+				}
+				lineStart = true
+			case b != '\r':
+				lineStart = false
+			}
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
 }

@@ -268,6 +268,8 @@ func TestMailParameters(t *testing.T) {
 		{"none", smtptest.Config{}, three, Message{Size: 5, EightBit: true}, "", Delivered, 250, true},
 		{"SIZE", smtptest.Config{Size: 1000}, three, Message{Size: 5}, "SIZE=5", Delivered, 250, true},
 		{"SIZE exceeded", smtptest.Config{Size: 4}, three, Message{Size: 5}, "", Failed, 552, false},
+		{"SIZE in wire octets", smtptest.Config{Size: 1000}, three, Message{Size: 5, WireSize: 6}, "SIZE=6", Delivered, 250, true},
+		{"wire SIZE exceeded", smtptest.Config{Size: 5}, three, Message{Size: 5, WireSize: 6}, "", Failed, 552, false},
 		{"8BITMIME", smtptest.Config{EightBitMIME: true}, three, Message{EightBit: true}, "BODY=8BITMIME", Delivered, 250, true},
 		{"7bit", smtptest.Config{EightBitMIME: true}, three, Message{}, "", Delivered, 250, true},
 		{"SMTPUTF8", smtptest.Config{SMTPUTF8: true, EightBitMIME: true, Size: 100}, Envelope{Sender: "s@x", Rcpts: []string{"jörg@x"}},

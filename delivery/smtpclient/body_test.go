@@ -67,10 +67,7 @@ func TestLongLines(t *testing.T) {
 		}
 	}
 	for i, m := range s.Messages() {
-		want := strings.ReplaceAll(tests[i].want, "\r\n.", "\r\n")
-		if strings.HasPrefix(want, ".") {
-			want = want[1:]
-		}
+		want := strings.TrimPrefix(strings.ReplaceAll(tests[i].want, "\r\n.", "\r\n"), ".")
 		if string(m.Data) != want {
 			t.Errorf("%s: received %q, want %q", tests[i].name, m.Data, want)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/qsend/qsend/internal/ctl"
 	"github.com/qsend/qsend/internal/testlib"
 	"github.com/qsend/qsend/store"
+	"go.etcd.io/bbolt"
 )
 
 // corruptRecords overwrites, inside the queue file, the length byte of
@@ -164,6 +165,24 @@ func TestCorruptRecordDeleted(t *testing.T) {
 
 func TestQueueZeroedMetaPage(t *testing.T) {
 	s, db := filledSite(t, 50)
+	// bbolt writes transaction N's meta page to page N%2. When page 0 holds
+	// the last transaction, one empty write transaction moves the newest
+	// meta to page 1, so that page 0 holds the one before it, with the same
+	// messages, and zeroing it loses nothing.
+	bdb, err := bbolt.Open(db, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txid int
+	bdb.View(func(tx *bbolt.Tx) error { txid = tx.ID(); return nil })
+	if txid%2 == 0 {
+		if err := bdb.Update(func(*bbolt.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bdb.Close(); err != nil {
+		t.Fatal(err)
+	}
 	data, err := os.ReadFile(db)
 	if err != nil {
 		t.Fatal(err)
@@ -175,14 +194,8 @@ func TestQueueZeroedMetaPage(t *testing.T) {
 	if err := os.WriteFile(db, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// bbolt writes its two meta pages in turn: when page 0 held the last
-	// transaction, the file is read as of the one before it, which did
-	// not yet hold the last message. Either way nothing else is lost.
 	out, _, code := s.run("", "qsend", "queue", "check")
-	want := 50
-	if strings.Contains(out, "49 messages; 1 problems") {
-		want = 49
-	}
+	const want = 50
 	if code != 1 || !strings.Contains(out, "meta page 0: zeroed") || !strings.Contains(out, fmt.Sprintf("%d messages; 1 problems", want)) {
 		t.Errorf("queue check: exit %d:\n%s", code, out)
 	}

@@ -171,14 +171,11 @@ func remoteOptions(cfg *config.Config, r *mx.Resolver, tlsOpts remote.TLSOptions
 
 // perDestination is the session limit of one destination:
 // remote.destination_concurrency capped by concurrencyremote and, when it
-// was not set, by a quarter of concurrencyremote, a fair share (Postfix's
-// default_destination_concurrency_limit 20 against default_process_limit
-// 100), so that a destination that holds its sessions for long (a tarpit)
-// cannot take them all.
+// was not set, by remote.FairShare of concurrencyremote.
 func perDestination(cfg *config.Config) int {
 	n := min(cfg.RemoteDestinationConcurrency, max(cfg.ConcurrencyRemote, 1))
 	if cfg.Origin("remote.destination_concurrency") == "default" {
-		n = min(n, max(cfg.ConcurrencyRemote/4, 1))
+		n = min(n, remote.FairShare(cfg.ConcurrencyRemote))
 	}
 	return n
 }

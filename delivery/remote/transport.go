@@ -67,6 +67,13 @@ type Options struct {
 	Now    func() time.Time
 }
 
+// FairShare is the sessions one destination may hold when its limit is
+// not set: a quarter of all sessions, at least one, as Postfix's
+// default_destination_concurrency_limit (20) is of its
+// default_process_limit (100), so that a destination holding its sessions
+// for long (a tarpit) leaves the rest to the others.
+func FairShare(sessions int) int { return max(1, sessions/4) }
+
 func (o Options) withDefaults() Options {
 	if o.Port == 0 {
 		o.Port = 25
@@ -75,7 +82,7 @@ func (o Options) withDefaults() Options {
 		o.Sessions = 20
 	}
 	if o.PerDestination <= 0 {
-		o.PerDestination = max(1, o.Sessions/4)
+		o.PerDestination = FairShare(o.Sessions)
 	}
 	if o.MaxWaiting < o.PerDestination {
 		o.MaxWaiting = 2 * o.PerDestination

@@ -43,8 +43,8 @@ func (s *Store) EnqueueMessage(ctx context.Context, m NewMessage, body io.Reader
 		return Message{}, fmt.Errorf("store: enqueue: dedupe key of %d bytes (limit %d): %w", len(m.DedupeKey), maxDedupeKey, ErrInvalid)
 	}
 	rec := newRecord(m)
-	eight := &eightBitReader{r: body}
-	body = eight
+	meter := &bodyMeter{r: body}
+	body = meter
 
 	var buf []byte
 	if m.SizeHint > 0 {
@@ -72,10 +72,10 @@ func (s *Store) EnqueueMessage(ctx context.Context, m NewMessage, body io.Reader
 	}
 	var id ID
 	if second == nil {
-		rec.EightBit, rec.WireSize = eight.seen, eight.wireSize()
+		rec.EightBit, rec.WireSize = meter.seen, meter.wireSize()
 		id, err = s.enqueueSmall(rec, first)
 	} else {
-		id, err = s.enqueueLarge(ctx, rec, eight, first, second, eof)
+		id, err = s.enqueueLarge(ctx, rec, meter, first, second, eof)
 	}
 	if err != nil {
 		return Message{ID: id}, err
@@ -85,9 +85,10 @@ func (s *Store) EnqueueMessage(ctx context.Context, m NewMessage, body io.Reader
 	return msg, nil
 }
 
-// eightBitReader notes whether any byte read through it is above 127, and
-// counts what Message.WireSize needs.
-type eightBitReader struct {
+// bodyMeter notes, as the body is stored, whether any byte read through
+// it is above 127 (Message.EightBit), and counts what Message.WireSize
+// needs.
+type bodyMeter struct {
 	r    io.Reader
 	seen bool
 	n    int64 // bytes read
@@ -95,7 +96,7 @@ type eightBitReader struct {
 	last byte  // the last byte read
 }
 
-func (e *eightBitReader) Read(p []byte) (int, error) {
+func (e *bodyMeter) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
 	if n > 0 {
 		q := p[:n]
@@ -120,7 +121,7 @@ func (e *eightBitReader) Read(p []byte) (int, error) {
 // wireSize is Message.WireSize of the body read: SMTP sends each bare LF
 // and bare CR as CRLF and adds a CRLF to a final line without one
 // (smtpclient's body writer; RFC 5321 §2.3.8).
-func (e *eightBitReader) wireSize() int64 {
+func (e *bodyMeter) wireSize() int64 {
 	size := e.n + e.ends
 	if e.n > 0 && e.last != '\n' && e.last != '\r' {
 		size += 2
@@ -241,7 +242,7 @@ func markWarned(tx *bolt.Tx, id ID) error {
 // per transaction, then commits metadata, schedule entry and dedupe key and
 // clears the mark in one batched transaction. A crash before that last
 // commit leaves a partial body, which Open removes.
-func (s *Store) enqueueLarge(ctx context.Context, rec *record, body *eightBitReader, first, second []byte, eof bool) (ID, error) {
+func (s *Store) enqueueLarge(ctx context.Context, rec *record, body *bodyMeter, first, second []byte, eof bool) (ID, error) {
 	if k := dedupeOf(rec); k != "" && rec.warnedOf == 0 {
 		// Cheap early answer; the final transaction checks again (and
 		// sets the flag of a WarnedOf, which this read cannot).
